@@ -1,0 +1,47 @@
+# Patron's commands. `make run` and `make test` are the README's two commands.
+PYTHON := $(shell scripts/find-python.sh)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CONTACTS ?= 5000
+export PATRON_VAR_DIR ?= $(CURDIR)/var
+
+.PHONY: run test install serve demo lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+var/secret.key:
+	@mkdir -p var
+	@$(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret.key
+
+## Run Patron on SQLite with demo data at http://127.0.0.1:8000
+run: install var/secret.key
+	@PATRON_SECRET_KEY=$$(cat var/secret.key) $(VENV)/bin/patron migrate --no-input
+	@PATRON_SECRET_KEY=$$(cat var/secret.key) $(VENV)/bin/patron demo --contacts $(CONTACTS) --if-empty
+	@PATRON_SECRET_KEY=$$(cat var/secret.key) $(VENV)/bin/patron serve
+
+## Run the whole test suite on SQLite and PostgreSQL
+test: install
+	@scripts/ensure-chromium.sh
+	@scripts/test.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) benchmarks/api_latency.py
+
+clean:
+	rm -rf $(VENV) var staticfiles

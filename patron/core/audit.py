@@ -1,0 +1,106 @@
+"""Writing the audit trail. Services call these inside their own transaction."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from . import context
+from .models import AuditEvent
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The audited values of `obj` (foreign keys by id), ready to be stored as JSON."""
+    values: dict[str, Any] = {}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        if field.many_to_many:
+            if obj.pk is None:
+                values[name] = []
+            else:
+                values[name] = sorted(str(v) for v in getattr(obj, name).all())
+        elif field.is_relation:
+            values[name] = getattr(obj, field.attname)
+        else:
+            values[name] = _jsonable(getattr(obj, name))
+    return values
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """Only the fields whose value changed, as `{field: [before, after]}`."""
+    keys = list(dict.fromkeys([*before.keys(), *after.keys()]))
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def record(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model,
+    changes: dict[str, list[Any]],
+    parent: models.Model | None = None,
+) -> AuditEvent:
+    """Write one audit event for `obj`, attributed to `actor` and the current request."""
+    ctx = context.current()
+    actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
+    return AuditEvent.objects.create(
+        actor=actor_obj,
+        actor_label=str(actor_obj) if actor_obj else "system",
+        request_id=ctx.request_id,
+        origin=ctx.origin,
+        action=action,
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
+        object_id=obj.pk,
+        object_repr=str(obj)[:200],
+        parent_type=(
+            ContentType.objects.get_for_model(parent, for_concrete_model=True) if parent else None
+        ),
+        parent_id=parent.pk if parent else None,
+        changes=_jsonable(changes),
+    )
+
+
+def record_create(*, actor: Any, obj: models.Model, fields: Iterable[str], parent=None):
+    after = snapshot(obj, fields)
+    changes = {k: [None, v] for k, v in after.items() if v not in (None, "", [], {})}
+    return record(actor=actor, action=AuditEvent.Action.CREATE, obj=obj, changes=changes,
+                  parent=parent)
+
+
+def record_delete(*, actor: Any, obj: models.Model, fields: Iterable[str], parent=None):
+    before = snapshot(obj, fields)
+    changes = {k: [v, None] for k, v in before.items() if v not in (None, "", [], {})}
+    return record(actor=actor, action=AuditEvent.Action.DELETE, obj=obj, changes=changes,
+                  parent=parent)
+
+
+def history_for(obj: models.Model) -> models.QuerySet[AuditEvent]:
+    """Events about `obj` itself and about its children (emails, phones, timeline entries)."""
+    ct = ContentType.objects.get_for_model(obj, for_concrete_model=True)
+    return (
+        AuditEvent.objects.filter(
+            models.Q(content_type=ct, object_id=obj.pk) | models.Q(parent_type=ct, parent_id=obj.pk)
+        )
+        .select_related("actor", "content_type")
+        .order_by("-created_at", "-id")
+    )

@@ -1,0 +1,111 @@
+"""The permission chokepoint: every read of customer data goes through `restrict()`.
+
+Two questions are answered here and nowhere else:
+
+* may this user perform `action` on this kind of record at all (their role), and
+* which records may they perform it on (ownership, team and the organisation's visibility).
+
+Models opt in by using `RestrictedQuerySet` and declaring either ownership fields
+(`owner`, `team`) or `restrict_via`, the foreign keys to the parent records whose
+visibility they inherit (an email inherits the visibility of its contact).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import Q
+
+from . import context
+from .models import OrganisationSettings, RecordVisibility
+
+if TYPE_CHECKING:
+    from .models import User
+
+ACTIONS = ("view", "add", "change", "delete", "export")
+
+
+def organisation_settings() -> OrganisationSettings:
+    """The organisation settings, read once per request/command."""
+    ctx = context.current()
+    cached = ctx.cache.get("org_settings")
+    if cached is None:
+        cached, _ = OrganisationSettings.objects.get_or_create(pk=1)
+        ctx.cache["org_settings"] = cached
+    return cached
+
+
+def can(user: Any, permission: str) -> bool:
+    """Role check only ("contact.add"); record-level checks go through `restrict`."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.has_patron_perm(permission)
+    )
+
+
+def _ownership_q(user: User, action: str) -> Q | None:
+    """Records of an owned model the user may act on; None means all of them."""
+    visibility = organisation_settings().record_visibility
+    reading = action in ("view", "export")
+    if visibility == RecordVisibility.PUBLIC_READ_WRITE:
+        return None
+    if visibility == RecordVisibility.PUBLIC_READ and reading:
+        return None
+    q = Q(owner=user)
+    shares_team = visibility == RecordVisibility.TEAM or user.manages_team
+    if shares_team and user.team_id is not None:
+        q |= Q(team_id=user.team_id) | Q(owner__team_id=user.team_id)
+    return q
+
+
+def restrict(queryset: models.QuerySet, user: Any, action: str = "view") -> models.QuerySet:
+    """Narrow `queryset` to the records `user` may perform `action` on."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action {action!r}")
+    model = queryset.model
+    if user is None or not user.is_authenticated or not user.is_active:
+        return queryset.none()
+
+    via: tuple[str, ...] = getattr(model, "restrict_via", ())
+    if via:
+        # A child record: its own permission (if any) plus the visibility of its parent.
+        own_permission = getattr(model, "permission_name", None)
+        if own_permission and not can(user, f"{own_permission}.{action}"):
+            return queryset.none()
+        parent_action = getattr(model, "parent_actions", {}).get(action, action)
+        q = Q()
+        for field_name in via:
+            parent_model = model._meta.get_field(field_name).related_model
+            parent_qs = restrict(parent_model._default_manager.all(), user, parent_action)
+            if parent_qs.query.is_empty():
+                continue
+            if _is_unrestricted(parent_model, user, parent_action):
+                q |= Q(**{f"{field_name}__isnull": False})
+            else:
+                q |= Q(**{f"{field_name}__in": parent_qs.values("pk")})
+        if not q:
+            return queryset.none()
+        return queryset.filter(q)
+
+    if not can(user, f"{model.permission_name}.{action}"):
+        return queryset.none()
+    if user.sees_all_records:
+        return queryset
+    q = _ownership_q(user, action)
+    return queryset if q is None else queryset.filter(q)
+
+
+def _is_unrestricted(model: type[models.Model], user: Any, action: str) -> bool:
+    if not can(user, f"{model.permission_name}.{action}"):
+        return False
+    return user.sees_all_records or _ownership_q(user, action) is None
+
+
+class RestrictedQuerySet(models.QuerySet):
+    """A queryset with `.restrict(user, action)`: the only way views and APIs read records."""
+
+    def restrict(self, user: Any, action: str = "view") -> RestrictedQuerySet:
+        return restrict(self, user, action)

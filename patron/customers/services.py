@@ -1,0 +1,485 @@
+"""Every write to customer data. The UI, the API, the CLI and jobs all call these functions.
+
+Each service checks the actor's permission on the record (an `actor` of None is the system
+itself, used by trusted jobs), validates with `full_clean()`, writes, rebuilds the search
+document where needed and records the audit event, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+from email_validator import EmailNotValidError, validate_email
+
+from patron.core import audit
+from patron.core.custom_fields import clean_custom_fields
+from patron.core.exceptions import PermissionDeniedError
+from patron.core.permissions import can, organisation_settings
+from patron.core.versioning import save_versioned
+from patron.utils import phones
+
+from . import search, timeline
+from .models import (
+    Account,
+    AccountRelationship,
+    Contact,
+    ContactPoint,
+    EmailAddress,
+    PhoneNumber,
+    PostalAddress,
+    Tag,
+    TimelineEntry,
+)
+
+CONTACT_FIELDS = ["prefix", "first_name", "middle_name", "last_name", "suffix", "job_title",
+                  "date_of_birth", "description", "lifecycle_stage", "owner", "team",
+                  "custom_fields"]
+ACCOUNT_FIELDS = ["name", "domain", "industry", "employee_count", "annual_revenue", "description",
+                  "parent", "lifecycle_stage", "owner", "team", "custom_fields"]
+POINT_FIELDS = {
+    EmailAddress: ["email", "kind", "is_primary", "verified_at"],
+    PhoneNumber: ["number", "e164", "extension", "kind", "is_primary", "verified_at"],
+    PostalAddress: ["kind", "street", "street2", "city", "region", "postal_code", "country",
+                    "is_primary", "verified_at"],
+}
+RELATIONSHIP_FIELDS = ["role", "is_primary", "started_on", "ended_on"]
+TIMELINE_FIELDS = ["kind", "occurred_at", "subject", "body", "data", "due_at", "assignee",
+                   "completed_at"]
+
+
+# --- permission helpers -------------------------------------------------------------------
+
+def _require(actor: Any, permission: str) -> None:
+    if actor is not None and not can(actor, permission):
+        raise PermissionDeniedError(f"Your role does not allow {permission.replace('.', ' ')}.")
+
+
+def _require_record(actor: Any, obj: Model, action: str) -> None:
+    """Refuse when `actor` may not perform `action` on this very record."""
+    if actor is None:
+        return
+    model = type(obj)
+    if not model.objects.restrict(actor, action).filter(pk=obj.pk).exists():
+        raise PermissionDeniedError(f"You may not {action} this {model._meta.verbose_name}.")
+
+
+def _only(data: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
+    allowed = set(allowed)
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in unknown})
+    return dict(data)
+
+
+# --- tags ---------------------------------------------------------------------------------
+
+def _tags_from_names(names: Iterable[str]) -> list[Tag]:
+    clean = sorted({n.strip()[:50] for n in names if n and n.strip()}, key=str.casefold)
+    tags = []
+    for name in clean:
+        tag = Tag.objects.filter(name__iexact=name).first()
+        if tag is None:
+            tag = Tag.objects.create(name=name)
+        tags.append(tag)
+    return tags
+
+
+# --- search document ------------------------------------------------------------------------
+
+def refresh_search_document(record: Contact | Account) -> None:
+    """Rebuild the record's search text from its names, emails and phones."""
+    emails = list(record.emailaddresss.values_list("email", flat=True))
+    phone_pairs = list(record.phonenumbers.values_list("number", "e164"))
+    if isinstance(record, Contact):
+        document = search.contact_document(record, emails, phone_pairs)
+    else:
+        document = search.account_document(record, emails, phone_pairs)
+    if document != record.search_document:
+        type(record).objects.filter(pk=record.pk).update(search_document=document)
+        record.search_document = document
+
+
+# --- contacts and accounts --------------------------------------------------------------------
+
+def _owned_defaults(record: Contact | Account, actor: Any, data: Mapping[str, Any]) -> None:
+    if "owner" not in data and actor is not None:
+        record.owner = actor
+    if "team" not in data and record.owner is not None:
+        record.team_id = record.owner.team_id
+
+
+@transaction.atomic
+def contact_create(*, actor: Any, data: Mapping[str, Any], tags: Iterable[str] | None = None,
+                   emails: Iterable[Mapping[str, Any]] = (),
+                   phones: Iterable[Mapping[str, Any]] = (),
+                   addresses: Iterable[Mapping[str, Any]] = ()) -> Contact:
+    """Create a contact, with its first emails, phones and addresses, in one transaction."""
+    _require(actor, "contact.add")
+    data = _only(data, CONTACT_FIELDS)
+    contact = Contact(**{k: v for k, v in data.items() if k != "custom_fields"})
+    contact.custom_fields = clean_custom_fields("contact", data.get("custom_fields") or {})
+    _owned_defaults(contact, actor, data)
+    contact.full_clean(exclude=["search_document"])
+    contact.save()
+    if tags:
+        contact.tags.set(_tags_from_names(tags))
+    audit.record_create(actor=actor, obj=contact, fields=CONTACT_FIELDS + ["tags"])
+    _add_points(actor=actor, parent=contact, emails=emails, phones=phones, addresses=addresses)
+    refresh_search_document(contact)
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor: Any, contact: Contact, expected_version: int | None,
+                   data: Mapping[str, Any], tags: Iterable[str] | None = None) -> Contact:
+    """Change fields of a contact; refused with ConflictError if `expected_version` is stale."""
+    _require_record(actor, contact, "change")
+    data = _only(data, CONTACT_FIELDS)
+    before = audit.snapshot(contact, CONTACT_FIELDS + ["tags"])
+    for name, value in data.items():
+        if name == "custom_fields":
+            value = clean_custom_fields("contact", value, existing=contact.custom_fields)
+        setattr(contact, name, value)
+    contact.full_clean(exclude=["search_document"])
+    save_versioned(contact, expected_version=expected_version, fields=list(data))
+    if tags is not None:
+        contact.tags.set(_tags_from_names(tags))
+    changes = audit.diff(before, audit.snapshot(contact, CONTACT_FIELDS + ["tags"]))
+    if changes:
+        audit.record(actor=actor, action="update", obj=contact, changes=changes)
+    refresh_search_document(contact)
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor: Any, contact: Contact) -> None:
+    _require_record(actor, contact, "delete")
+    audit.record_delete(actor=actor, obj=contact, fields=CONTACT_FIELDS + ["tags"])
+    contact.delete()
+
+
+@transaction.atomic
+def account_create(*, actor: Any, data: Mapping[str, Any], tags: Iterable[str] | None = None,
+                   emails: Iterable[Mapping[str, Any]] = (),
+                   phones: Iterable[Mapping[str, Any]] = (),
+                   addresses: Iterable[Mapping[str, Any]] = ()) -> Account:
+    _require(actor, "account.add")
+    data = _only(data, ACCOUNT_FIELDS)
+    account = Account(**{k: v for k, v in data.items() if k != "custom_fields"})
+    account.custom_fields = clean_custom_fields("account", data.get("custom_fields") or {})
+    _owned_defaults(account, actor, data)
+    account.full_clean(exclude=["search_document"])
+    account.save()
+    if tags:
+        account.tags.set(_tags_from_names(tags))
+    audit.record_create(actor=actor, obj=account, fields=ACCOUNT_FIELDS + ["tags"])
+    _add_points(actor=actor, parent=account, emails=emails, phones=phones, addresses=addresses)
+    refresh_search_document(account)
+    return account
+
+
+@transaction.atomic
+def account_update(*, actor: Any, account: Account, expected_version: int | None,
+                   data: Mapping[str, Any], tags: Iterable[str] | None = None) -> Account:
+    _require_record(actor, account, "change")
+    data = _only(data, ACCOUNT_FIELDS)
+    if data.get("parent") is not None and data["parent"].pk == account.pk:
+        raise ValidationError({"parent": ["An account cannot be its own parent."]})
+    before = audit.snapshot(account, ACCOUNT_FIELDS + ["tags"])
+    for name, value in data.items():
+        if name == "custom_fields":
+            value = clean_custom_fields("account", value, existing=account.custom_fields)
+        setattr(account, name, value)
+    account.full_clean(exclude=["search_document"])
+    save_versioned(account, expected_version=expected_version, fields=list(data))
+    if tags is not None:
+        account.tags.set(_tags_from_names(tags))
+    changes = audit.diff(before, audit.snapshot(account, ACCOUNT_FIELDS + ["tags"]))
+    if changes:
+        audit.record(actor=actor, action="update", obj=account, changes=changes)
+    refresh_search_document(account)
+    return account
+
+
+@transaction.atomic
+def account_delete(*, actor: Any, account: Account) -> None:
+    _require_record(actor, account, "delete")
+    audit.record_delete(actor=actor, obj=account, fields=ACCOUNT_FIELDS + ["tags"])
+    account.delete()
+
+
+# --- contact points (emails, phones, addresses) -------------------------------------------------
+
+def _parent_kwargs(parent: Contact | Account) -> dict[str, Any]:
+    return {"contact": parent} if isinstance(parent, Contact) else {"account": parent}
+
+
+def _normalise_point(point: ContactPoint) -> None:
+    """Normalise an email or phone in place; raise ValidationError when it is unusable."""
+    if isinstance(point, EmailAddress):
+        try:
+            result = validate_email(point.email.strip(), check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise ValidationError({"email": [str(exc)]}) from None
+        point.email = result.normalized
+    elif isinstance(point, PhoneNumber):
+        point.number = point.number.strip()
+        region = organisation_settings().default_phone_region
+        point.e164 = phones.to_e164(point.number, region)
+        if not point.e164:
+            raise ValidationError({"number": [
+                f"Enter a valid phone number, e.g. +44 20 7946 0018 (numbers without a "
+                f"country code are read as {region})."
+            ]})
+    elif isinstance(point, PostalAddress):
+        point.country = (point.country or "").strip().upper()
+
+
+def _siblings(point: ContactPoint):
+    model = type(point)
+    parent_filter = ({"contact_id": point.contact_id} if point.contact_id
+                     else {"account_id": point.account_id})
+    return model.objects.filter(**parent_filter).exclude(pk=point.pk)
+
+
+def _settle_primary(point: ContactPoint) -> None:
+    """Exactly one primary per parent and kind of point: the newest one asked for wins."""
+    siblings = _siblings(point)
+    if point.is_primary:
+        siblings.filter(is_primary=True).update(is_primary=False)
+    elif not siblings.filter(is_primary=True).exists():
+        type(point).objects.filter(pk=point.pk).update(is_primary=True)
+        point.is_primary = True
+
+
+def _add_points(*, actor, parent, emails, phones, addresses) -> None:
+    for model, items in ((EmailAddress, emails), (PhoneNumber, phones),
+                         (PostalAddress, addresses)):
+        for item in items:
+            _contact_point_add(actor=actor, model=model, parent=parent, data=item, refresh=False)
+
+
+def _contact_point_add(*, actor, model, parent, data, refresh=True) -> ContactPoint:
+    fields = [f for f in POINT_FIELDS[model] if f != "e164"]
+    data = _only(data, fields)
+    point = model(**_parent_kwargs(parent), **data)
+    errors: dict[str, list[str]] = {}
+    try:
+        _normalise_point(point)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        point.full_clean(exclude=list(errors))
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    point.save()
+    _settle_primary(point)
+    audit.record_create(actor=actor, obj=point, fields=POINT_FIELDS[model], parent=parent)
+    if refresh and model is not PostalAddress:
+        refresh_search_document(parent)
+    return point
+
+
+@transaction.atomic
+def contact_point_add(*, actor: Any, model: type[ContactPoint], parent: Contact | Account,
+                      data: Mapping[str, Any]) -> ContactPoint:
+    """Add an email, phone or address to a contact or account (editing the parent)."""
+    _require_record(actor, parent, "change")
+    return _contact_point_add(actor=actor, model=model, parent=parent, data=data)
+
+
+@transaction.atomic
+def contact_point_update(*, actor: Any, point: ContactPoint, expected_version: int | None,
+                         data: Mapping[str, Any]) -> ContactPoint:
+    model = type(point)
+    _require_record(actor, point, "change")
+    data = _only(data, [f for f in POINT_FIELDS[model] if f != "e164"])
+    before = audit.snapshot(point, POINT_FIELDS[model])
+    for name, value in data.items():
+        setattr(point, name, value)
+    _normalise_point(point)
+    point.full_clean()
+    # Normalisation may touch fields not in `data` (e164 follows number): write them all.
+    save_versioned(point, expected_version=expected_version, fields=POINT_FIELDS[model])
+    _settle_primary(point)
+    changes = audit.diff(before, audit.snapshot(point, POINT_FIELDS[model]))
+    if changes:
+        audit.record(actor=actor, action="update", obj=point, changes=changes, parent=point.parent)
+    if model is not PostalAddress:
+        refresh_search_document(point.parent)
+    return point
+
+
+@transaction.atomic
+def contact_point_delete(*, actor: Any, point: ContactPoint) -> None:
+    _require_record(actor, point, "delete")
+    parent = point.parent
+    model = type(point)
+    audit.record_delete(actor=actor, obj=point, fields=POINT_FIELDS[model], parent=parent)
+    was_primary = point.is_primary
+    point.delete()
+    if was_primary:
+        successor = model.objects.filter(**_parent_kwargs(parent)).order_by("id").first()
+        if successor is not None:
+            model.objects.filter(pk=successor.pk).update(is_primary=True)
+    if model is not PostalAddress:
+        refresh_search_document(parent)
+
+
+# --- relationships ----------------------------------------------------------------------------
+
+@transaction.atomic
+def relationship_add(*, actor: Any, contact: Contact, account: Account,
+                     data: Mapping[str, Any] | None = None) -> AccountRelationship:
+    """Link a person to an organisation with a role (editing the contact, seeing the account)."""
+    _require_record(actor, contact, "change")
+    _require_record(actor, account, "view")
+    data = _only(data or {}, RELATIONSHIP_FIELDS)
+    relationship = AccountRelationship(contact=contact, account=account, **data)
+    relationship.full_clean()
+    relationship.save()
+    if relationship.is_primary:
+        contact.relationships.exclude(pk=relationship.pk).update(is_primary=False)
+    elif not contact.relationships.exclude(pk=relationship.pk).filter(is_primary=True).exists():
+        AccountRelationship.objects.filter(pk=relationship.pk).update(is_primary=True)
+        relationship.is_primary = True
+    audit.record_create(actor=actor, obj=relationship,
+                        fields=["account", *RELATIONSHIP_FIELDS], parent=contact)
+    return relationship
+
+
+@transaction.atomic
+def relationship_update(*, actor: Any, relationship: AccountRelationship,
+                        expected_version: int | None, data: Mapping[str, Any]
+                        ) -> AccountRelationship:
+    _require_record(actor, relationship, "change")
+    data = _only(data, RELATIONSHIP_FIELDS)
+    before = audit.snapshot(relationship, RELATIONSHIP_FIELDS)
+    for name, value in data.items():
+        setattr(relationship, name, value)
+    relationship.full_clean()
+    save_versioned(relationship, expected_version=expected_version, fields=list(data))
+    if relationship.is_primary:
+        AccountRelationship.objects.filter(contact_id=relationship.contact_id).exclude(
+            pk=relationship.pk).update(is_primary=False)
+    changes = audit.diff(before, audit.snapshot(relationship, RELATIONSHIP_FIELDS))
+    if changes:
+        audit.record(actor=actor, action="update", obj=relationship, changes=changes,
+                     parent=relationship.contact)
+    return relationship
+
+
+@transaction.atomic
+def relationship_delete(*, actor: Any, relationship: AccountRelationship) -> None:
+    _require_record(actor, relationship, "delete")
+    audit.record_delete(actor=actor, obj=relationship, fields=["account", *RELATIONSHIP_FIELDS],
+                        parent=relationship.contact)
+    relationship.delete()
+
+
+# --- timeline -----------------------------------------------------------------------------------
+
+def _clean_entry_data(kind_key: str, data: Mapping[str, Any] | None) -> dict[str, Any]:
+    from pydantic import ValidationError as SchemaError
+
+    kind = timeline.get(kind_key)
+    if kind is None:
+        known = ", ".join(k.key for k in timeline.all_kinds())
+        raise ValidationError({"kind": [f"Unknown kind {kind_key!r}; use one of: {known}."]})
+    try:
+        return kind.data_schema.model_validate(dict(data or {})).model_dump(mode="json")
+    except SchemaError as exc:
+        raise ValidationError({
+            "data." + ".".join(str(p) for p in err["loc"]): [err["msg"]] for err in exc.errors()
+        }) from None
+
+
+@transaction.atomic
+def timeline_entry_create(*, actor: Any, kind: str, contact: Contact | None = None,
+                          account: Account | None = None, subject: str = "", body: str = "",
+                          occurred_at: datetime.datetime | None = None,
+                          data: Mapping[str, Any] | None = None,
+                          due_at: datetime.datetime | None = None, assignee: Any = None,
+                          related: Model | None = None, user_facing: bool = True
+                          ) -> TimelineEntry:
+    """Log an interaction on a contact and/or account timeline.
+
+    `user_facing` entries (from forms and the API) must be of a user-creatable kind; other
+    capabilities pass `user_facing=False` for their own kinds (orders, cases).
+    """
+    _require(actor, "timeline.add")
+    for parent in (contact, account):
+        if parent is not None:
+            _require_record(actor, parent, "view")
+    if contact is None and account is None:
+        raise ValidationError({"contact": ["An entry belongs to a contact or an account."]})
+    registered = timeline.get(kind)
+    if user_facing and registered is not None and not registered.user_creatable:
+        raise ValidationError({"kind": [f"Entries of kind {kind!r} are created by Patron itself."]})
+    entry = TimelineEntry(
+        kind=kind, contact=contact, account=account, subject=subject, body=body,
+        occurred_at=occurred_at or timezone.now(), data=_clean_entry_data(kind, data),
+        due_at=due_at, author=actor if getattr(actor, "pk", None) else None,
+        assignee=assignee if assignee is not None else (actor if kind == "task" else None),
+        related_object=related,
+    )
+    if kind == "task" and not subject.strip():
+        raise ValidationError({"subject": ["Give the task a title."]})
+    if kind == "note" and not body.strip():
+        raise ValidationError({"body": ["Write something in the note."]})
+    entry.full_clean()
+    entry.save()
+    audit.record_create(actor=actor, obj=entry, fields=TIMELINE_FIELDS, parent=contact or account)
+    return entry
+
+
+@transaction.atomic
+def timeline_entry_update(*, actor: Any, entry: TimelineEntry, expected_version: int | None,
+                          data: Mapping[str, Any]) -> TimelineEntry:
+    _require_record(actor, entry, "change")
+    data = _only(data, ["occurred_at", "subject", "body", "data", "due_at", "assignee"])
+    before = audit.snapshot(entry, TIMELINE_FIELDS)
+    for name, value in data.items():
+        if name == "data":
+            value = _clean_entry_data(entry.kind, value)
+        setattr(entry, name, value)
+    entry.full_clean()
+    save_versioned(entry, expected_version=expected_version, fields=list(data))
+    changes = audit.diff(before, audit.snapshot(entry, TIMELINE_FIELDS))
+    if changes:
+        audit.record(actor=actor, action="update", obj=entry, changes=changes,
+                     parent=entry.contact or entry.account)
+    return entry
+
+
+@transaction.atomic
+def task_set_done(*, actor: Any, entry: TimelineEntry, done: bool = True) -> TimelineEntry:
+    """Mark a task done (or open again). Idempotent: marking a done task done changes nothing."""
+    _require_record(actor, entry, "change")
+    if entry.kind != "task":
+        raise ValidationError({"kind": ["Only tasks can be marked done."]})
+    if entry.is_done == done:
+        return entry
+    before = audit.snapshot(entry, ["completed_at"])
+    entry.completed_at = timezone.now() if done else None
+    save_versioned(entry, expected_version=None, fields=["completed_at"])
+    audit.record(actor=actor, action="update", obj=entry,
+                 changes=audit.diff(before, audit.snapshot(entry, ["completed_at"])),
+                 parent=entry.contact or entry.account)
+    return entry
+
+
+@transaction.atomic
+def timeline_entry_delete(*, actor: Any, entry: TimelineEntry) -> None:
+    _require_record(actor, entry, "delete")
+    audit.record_delete(actor=actor, obj=entry, fields=TIMELINE_FIELDS,
+                        parent=entry.contact or entry.account)
+    entry.delete()

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from patron.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("", include("patron.core.urls")),
+    path("", include("patron.customers.urls")),
+]
