@@ -15,7 +15,7 @@ from . import audit, context
 from .exceptions import PermissionDeniedError
 from .models import ApiToken, CustomFieldDefinition, OrganisationSettings, Role, Team, User
 
-TOKEN_PREFIX = "ptn_"
+TOKEN_PREFIX = "ptn_"  # noqa: S105  (a public marker, not a secret)
 USER_FIELDS = ["username", "email", "first_name", "last_name", "role", "team", "is_active"]
 CUSTOM_FIELD_FIELDS = ["object_type", "name", "label", "field_type", "choices", "required",
                        "help_text", "show_in_list", "order"]
@@ -33,6 +33,8 @@ def user_create(*, actor: Any, username: str, password: str, email: str = "",
     _require_admin(actor)
     user = User(username=username, email=email, first_name=first_name, last_name=last_name,
                 role=role, team=team)
+    # Administrators configure Patron in the Django admin, which needs these flags.
+    user.is_staff = user.is_superuser = bool(role and role.sees_all_records)
     try:
         validate_password(password, user)
     except ValidationError as exc:
@@ -92,7 +94,7 @@ def api_token_authenticate(key: str) -> User | None:
 def custom_field_create(*, actor: Any, data: dict[str, Any]) -> CustomFieldDefinition:
     _require_admin(actor)
     definition = CustomFieldDefinition(**data)
-    _validate_definition(definition)
+    custom_field_validate(definition)
     definition.full_clean()
     definition.save()
     audit.record_create(actor=actor, obj=definition, fields=CUSTOM_FIELD_FIELDS)
@@ -114,7 +116,7 @@ def custom_field_update(*, actor: Any, definition: CustomFieldDefinition,
     before = audit.snapshot(definition, CUSTOM_FIELD_FIELDS)
     for name, value in data.items():
         setattr(definition, name, value)
-    _validate_definition(definition)
+    custom_field_validate(definition)
     definition.full_clean()
     save_versioned(definition, expected_version=expected_version, fields=list(data))
     audit.record(actor=actor, action="update", obj=definition,
@@ -130,7 +132,8 @@ def custom_field_delete(*, actor: Any, definition: CustomFieldDefinition) -> Non
     definition.delete()
 
 
-def _validate_definition(definition: CustomFieldDefinition) -> None:
+def custom_field_validate(definition: CustomFieldDefinition) -> None:
+    """Rules a definition must follow beyond its columns' own validation."""
     if definition.field_type == CustomFieldDefinition.FieldType.CHOICE:
         if not isinstance(definition.choices, list) or not definition.choices:
             raise ValidationError({"choices": ["A choice field needs at least one choice."]})

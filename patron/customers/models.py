@@ -248,7 +248,8 @@ class AccountRelationship(models.Model):
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="relationships")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="relationships")
-    role = models.CharField(max_length=100, blank=True, help_text="e.g. Buyer, CFO, Billing contact")
+    role = models.CharField(max_length=100, blank=True,
+                            help_text="e.g. Buyer, CFO, Billing contact")
     is_primary = models.BooleanField(default=False)
     started_on = models.DateField(null=True, blank=True)
     ended_on = models.DateField(null=True, blank=True)
