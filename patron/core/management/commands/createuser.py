@@ -3,6 +3,7 @@
 import getpass
 import sys
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from patron.core import services
@@ -38,10 +39,15 @@ class Command(BaseCommand):
         team = None
         if opts["team"]:
             team, _ = Team.objects.get_or_create(name=opts["team"])
-        user = services.user_create(
-            actor=None, username=opts["username"], password=password, email=opts["email"],
-            first_name=opts["first_name"], last_name=opts["last_name"], role=role, team=team,
-        )
+        try:
+            user = services.user_create(
+                actor=None, username=opts["username"], password=password, email=opts["email"],
+                first_name=opts["first_name"], last_name=opts["last_name"], role=role, team=team,
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{field}: {' '.join(msgs)}"
+                                 for field, msgs in exc.message_dict.items())
+            raise CommandError(f"User not created. {problems}") from None
         self.stdout.write(self.style.SUCCESS(
             f"User {user.username} created with role {role.name}"
             + (f" in team {team.name}" if team else "") + "."
