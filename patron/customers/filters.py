@@ -58,7 +58,8 @@ class _CustomerFilterSet(django_filters.FilterSet):
         self.custom_definitions = custom_fields.definitions_for(self.object_type)
         for definition in self.custom_definitions:
             self.filters[f"cf_{definition.name}"] = django_filters.CharFilter(
-                method=self._custom_field_method(definition), label=definition.label
+                field_name=f"cf_{definition.name}",  # errors name the parameter
+                method=self._custom_field_method(definition), label=definition.label,
             )
 
     def _custom_field_method(self, definition):
