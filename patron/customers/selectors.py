@@ -117,3 +117,10 @@ def global_search(*, user: Any, query: str, limit: int = 8) -> dict[str, list[An
 def history_for(*, user: Any, record: Contact | Account) -> QuerySet[AuditEvent]:
     """Field history of a record the caller has already fetched through `restrict`."""
     return audit.history_for(record)
+
+
+def tag_names() -> list[str]:
+    """Every tag's name, for filter pickers (tags are labels, not customer records)."""
+    from .models import Tag
+
+    return list(Tag.objects.order_by("name").values_list("name", flat=True))
