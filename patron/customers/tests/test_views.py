@@ -410,8 +410,8 @@ def test_create_errors_shown_beside_fields(client, rep_north):
     assert response.status_code == 200
     html = response.content.decode()
     field = html[html.index('id="field-cf_tier"'):]
-    field = field[:field.index('<div class="field')]
-    assert '<div class="field-error">This field is required.</div>' in field
+    field = field[:field.index("</div>\n</div>") + len("</div>\n</div>")]
+    assert field.endswith('<div class="field-error">This field is required.</div>\n</div>')
     assert not Contact.objects.exists()
 
 
