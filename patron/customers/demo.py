@@ -29,7 +29,8 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -58,6 +59,10 @@ from .models import (
 
 DEMO_PASSWORD = "patron-demo"  # noqa: S105 - the published password of the demo users
 DAY = 86400
+# From this many contacts on PostgreSQL, secondary indexes of the tables written are dropped
+# during the load and rebuilt after it: building a trigram GIN index once is several times
+# faster than maintaining it row by row.
+REBUILD_INDEXES_FROM = 50_000
 
 
 @dataclass(frozen=True)
@@ -312,17 +317,32 @@ def build_pools(*, seed: int, size: int, phone_blocks_per_type: int,
 
 # --- writing ------------------------------------------------------------------------------------
 
+Write = tuple[type[models.Model] | str, Sequence[str], list[tuple]]
+
+
 class TableWriter:
-    """Appends rows (tuples in a given column order) to a table: COPY on PostgreSQL,
-    executemany elsewhere. Datetimes are aware on PostgreSQL and naive UTC on SQLite, the
-    form Django itself stores."""
+    """Appends batches of rows (tuples in a given column order) to tables: COPY on
+    PostgreSQL, executemany elsewhere, one transaction per batch. Datetimes are aware on
+    PostgreSQL and naive UTC on SQLite, the form Django itself stores.
+
+    (Writing on a background thread while the next batch is generated was tried: on two
+    cores it was no faster, the COPY formatting competes with generation for the GIL.)
+    """
 
     def __init__(self) -> None:
         self.postgres = connection.vendor == "postgresql"
         self.counts: dict[str, int] = {}
 
-    def write(self, model: type[models.Model] | str, columns: Sequence[str],
-              rows: list[tuple]) -> None:
+    def submit(self, writes: list[Write]) -> None:
+        self._write_batch(writes)
+
+    def _write_batch(self, writes: list[Write]) -> None:
+        with transaction.atomic():
+            for model, columns, rows in writes:
+                self._write(model, columns, rows)
+
+    def _write(self, model: type[models.Model] | str, columns: Sequence[str],
+               rows: list[tuple]) -> None:
         if not rows:
             return
         table = model if isinstance(model, str) else model._meta.db_table
@@ -440,8 +460,9 @@ class DemoGenerator:
         self.batch_size = max(100, batch_size)
         self.progress = progress
         self.rng = random.Random(seed)
+        postgres = connection.vendor == "postgresql"
+        self.bulk = postgres and contacts >= REBUILD_INDEXES_FROM
         self.writer = TableWriter()
-        postgres = self.writer.postgres
         # Anchor "now" to the start of the day so that one seed gives the same data all day.
         today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
         self.now_ts = int(today.timestamp())
@@ -470,8 +491,9 @@ class DemoGenerator:
         self.tags = {t.name: t.pk for t in Tag.objects.all()}
         self.tag_ids = [self.tags[name] for name, _ in TAGS]
         self.entry_seq = 0
-        self._generate_accounts()
-        self._generate_contacts()
+        with self._indexes_deferred(stdout):
+            self._generate_accounts()
+            self._generate_contacts()
         self._finish()
         result = DemoResult(contacts=self.n_contacts, accounts=self.n_accounts,
                             users=len(self.staff.users), rows=dict(self.writer.counts),
@@ -481,6 +503,45 @@ class DemoGenerator:
     def _bar(self, total: int, desc: str, unit: str) -> tqdm:
         return tqdm(total=total, desc=desc, unit=f" {unit}", disable=not self.progress,
                     unit_scale=True, smoothing=0.1)
+
+    @contextmanager
+    def _indexes_deferred(self, stdout: Callable[[str], None]) -> Iterator[None]:
+        """On PostgreSQL, for a large load: drop the secondary indexes of the tables written
+        (not primary keys nor the indexes behind constraints) and rebuild them afterwards,
+        even when the load fails half way."""
+        if not self.bulk:
+            yield
+            return
+        tables = [m._meta.db_table for m in (Account, Contact, EmailAddress, PhoneNumber,
+                                              PostalAddress, AccountRelationship, TimelineEntry)]
+        tables += [Account.tags.through._meta.db_table, Contact.tags.through._meta.db_table]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+                "WHERE t.relname = ANY(%s) AND pg_table_is_visible(t.oid) "
+                "AND NOT x.indisprimary "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
+                "ORDER BY t.relname, i.relname", [tables])
+            indexes = cursor.fetchall()
+            for name, _ in indexes:
+                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        try:
+            yield
+        finally:
+            stdout(f"Rebuilding {len(indexes)} indexes…")
+            bar = self._bar(len(indexes), "indexes", "index")
+            with connection.cursor() as cursor:
+                if connection.in_atomic_block:
+                    # Inside a caller's transaction (tests): run the deferred foreign key
+                    # checks now, PostgreSQL refuses CREATE INDEX on a table with some pending.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET maintenance_work_mem = '512MB'")
+                for _, definition in indexes:
+                    cursor.execute(definition)
+                    bar.update(1)
+                cursor.execute("RESET maintenance_work_mem")
+            bar.close()
 
     def _finish(self) -> None:
         """Move the id sequences past the ids we chose, and refresh planner statistics."""
@@ -599,14 +660,14 @@ class DemoGenerator:
                 self.acc_owner[i] = owner
                 self.acc_domain[i] = domain
                 self.acc_created[i] = created
-            with transaction.atomic():
-                self.writer.write(Account, ACCOUNT_COLUMNS, accounts)
-                self.writer.write(EmailAddress, EMAIL_COLUMNS, emails)
-                self.writer.write(PhoneNumber, PHONE_COLUMNS, phone_rows)
-                self.writer.write(PostalAddress, ADDRESS_COLUMNS, addresses)
-                self.writer.write(Account.tags.through._meta.db_table, ["account_id", "tag_id"],
-                                  tags)
-                self.writer.write(TimelineEntry, TIMELINE_COLUMNS, entries)
+            self.writer.submit([
+                (Account, ACCOUNT_COLUMNS, accounts),
+                (EmailAddress, EMAIL_COLUMNS, emails),
+                (PhoneNumber, PHONE_COLUMNS, phone_rows),
+                (PostalAddress, ADDRESS_COLUMNS, addresses),
+                (Account.tags.through._meta.db_table, ["account_id", "tag_id"], tags),
+                (TimelineEntry, TIMELINE_COLUMNS, entries),
+            ])
             bar.update(stop - start)
         bar.close()
 
@@ -724,15 +785,15 @@ class DemoGenerator:
                     contact_id, prefix, first, middle, last, "", title, dob, "", owner.pk,
                     owner.team_id, rng.choice(CONTACT_STAGES), json.dumps(custom),
                     " ".join(document), 1, when, dt_(updated)))
-            with transaction.atomic():
-                self.writer.write(Contact, CONTACT_COLUMNS, contacts)
-                self.writer.write(EmailAddress, EMAIL_COLUMNS, emails)
-                self.writer.write(PhoneNumber, PHONE_COLUMNS, phone_rows)
-                self.writer.write(PostalAddress, ADDRESS_COLUMNS, addresses)
-                self.writer.write(AccountRelationship, RELATIONSHIP_COLUMNS, rels)
-                self.writer.write(Contact.tags.through._meta.db_table, ["contact_id", "tag_id"],
-                                  tags)
-                self.writer.write(TimelineEntry, TIMELINE_COLUMNS, entries)
+            self.writer.submit([
+                (Contact, CONTACT_COLUMNS, contacts),
+                (EmailAddress, EMAIL_COLUMNS, emails),
+                (PhoneNumber, PHONE_COLUMNS, phone_rows),
+                (PostalAddress, ADDRESS_COLUMNS, addresses),
+                (AccountRelationship, RELATIONSHIP_COLUMNS, rels),
+                (Contact.tags.through._meta.db_table, ["contact_id", "tag_id"], tags),
+                (TimelineEntry, TIMELINE_COLUMNS, entries),
+            ])
             bar.update(stop - start)
         bar.close()
 

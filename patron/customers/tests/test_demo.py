@@ -158,3 +158,26 @@ def test_if_empty_does_nothing_the_second_time():
     assert (Contact.objects.count(), Account.objects.count(),
             TimelineEntry.objects.count()) == counts == (150, 30, counts[2])
     assert "already has contacts" in out.getvalue()
+
+
+def test_large_postgresql_loads_rebuild_the_indexes_they_drop(monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("indexes are only dropped during large PostgreSQL loads")
+
+    def indexes():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes "
+                           "WHERE tablename LIKE 'customers_%%' ORDER BY indexname")
+            return cursor.fetchall()
+
+    before = indexes()
+    monkeypatch.setattr(demo, "REBUILD_INDEXES_FROM", 100)
+    demo.generate(contacts=100, seed=1, progress=False, stdout=lambda s: None)
+    assert indexes() == before
+    assert any("gin_trgm_ops" in definition for _, definition in before)
+    admin = User.objects.get(username="admin")
+    contact = Contact.objects.order_by("id").first()
+    found = selectors.global_search(user=admin, query=contact.last_name, limit=1000)["contacts"]
+    assert contact in found
