@@ -65,8 +65,13 @@ def _spec(kind: str) -> dict[str, Any]:
 
 
 def _render(request, record, kind, **kwargs) -> HttpResponse:
+    may_change = type(record).objects.restrict(request.user, "change").filter(
+        pk=record.pk).exists()
+    if not may_change:
+        kwargs.pop("form", None)
+        kwargs.pop("editing", None)
     return render(request, "customers/partials/points_card.html",
-                  {"card": card_context(record, kind, may_change=True, **kwargs)})
+                  {"card": card_context(record, kind, may_change=may_change, **kwargs)})
 
 
 def _data(form: forms.Form, fields: list[str]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from patron.core.exceptions import ConflictError
 from patron.core.permissions import can
 from patron.core.web import apply_validation_error, domain_errors
 
-from .. import selectors, services, timeline
+from .. import selectors, services
 from ..forms import (
     EMAIL_KINDS,
     PHONE_KINDS,
@@ -130,7 +130,8 @@ def record_create(request: HttpRequest, object_type: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = form_class(data, definitions=definitions, **extra,
                       initial=None if data else {"owner": request.user.pk,
-                                                 "team": request.user.team_id})
+                                                 "team": request.user.team_id,
+                                                 "lifecycle_stage": "lead"})
     rows = ContactPointRows(data)
     if data is not None and form.is_valid():
         emails, phone_list = rows.for_service()
@@ -274,5 +275,3 @@ def detail_url(record: Contact | Account) -> str:
     name = "contact_detail" if isinstance(record, Contact) else "account_detail"
     return reverse(name, args=[record.pk])
 
-
-__all__ = ["timeline"]
