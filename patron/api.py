@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -169,6 +170,15 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400 and message.startswith("Cannot parse request body"):
         message = "The request body is not valid JSON."
     return api.create_response(request, error_body(message), status=exc.status_code)
+
+
+@api.exception_handler(DataError)
+def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    """A value the database cannot hold (a date far out of range in a query parameter or a
+    cursor): the request is at fault, not the server."""
+    logger.warning("Database refused a value in %s %s: %s", request.method, request.path, exc)
+    return api.create_response(request, error_body(
+        "A value in the request is out of the range the database can store."), status=400)
 
 
 @api.exception_handler(Exception)

@@ -6,10 +6,24 @@ Schemas only parse and shape; anything a request may change goes through a servi
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, model_validator
+from pydantic import AfterValidator, ConfigDict, model_validator
+
+
+def _in_utc(value: datetime.datetime) -> datetime.datetime:
+    """Store instants in UTC: PostgreSQL refuses offsets beyond ±16 hours that ISO 8601
+    (and pydantic) accept, and an instant near year 1 or 9999 may not convert at all."""
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(datetime.UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("This date and time is out of range.") from None
+
+
+ApiDateTime = Annotated[datetime.datetime, AfterValidator(_in_utc)]
 
 
 class InputSchema(Schema):
@@ -125,7 +139,7 @@ class TokenCreatedOut(TokenOut):
 
 class TokenIn(InputSchema):
     name: str = Field(..., max_length=100)
-    expires_at: datetime.datetime | None = None
+    expires_at: ApiDateTime | None = None
 
 
 ObjectType = Literal["contact", "account"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from patron.core.schemas import InputSchema, PageParams, TeamRef, UserRef
+from patron.core.schemas import ApiDateTime, InputSchema, PageParams, TeamRef, UserRef
 
 from .models import EmailAddress, LifecycleStage, PhoneNumber, PostalAddress
 
@@ -66,7 +66,7 @@ class EmailIn(InputSchema):
     email: str = Field(..., max_length=254)
     kind: EmailAddress.Kind = EmailAddress.Kind.WORK
     is_primary: bool = False
-    verified_at: datetime.datetime | None = None
+    verified_at: ApiDateTime | None = None
 
 
 class PhoneIn(InputSchema):
@@ -74,7 +74,7 @@ class PhoneIn(InputSchema):
     extension: str = Field("", max_length=10)
     kind: PhoneNumber.Kind = PhoneNumber.Kind.MOBILE
     is_primary: bool = False
-    verified_at: datetime.datetime | None = None
+    verified_at: ApiDateTime | None = None
 
 
 class AddressIn(InputSchema):
@@ -86,7 +86,7 @@ class AddressIn(InputSchema):
     postal_code: str = Field("", max_length=20)
     country: str = Field("", max_length=2, description="ISO 3166-1 alpha-2 code.")
     is_primary: bool = False
-    verified_at: datetime.datetime | None = None
+    verified_at: ApiDateTime | None = None
 
 
 # In the PATCH schemas below, `Field(None)` on a non-nullable type means "leave out to keep
@@ -97,7 +97,7 @@ class EmailPatch(InputSchema):
     email: str = Field(None, max_length=254)  # type: ignore[assignment]
     kind: EmailAddress.Kind = Field(None)  # type: ignore[assignment]
     is_primary: bool = Field(None)  # type: ignore[assignment]
-    verified_at: datetime.datetime | None = None
+    verified_at: ApiDateTime | None = None
 
 
 class PhonePatch(InputSchema):
@@ -106,7 +106,7 @@ class PhonePatch(InputSchema):
     extension: str = Field(None, max_length=10)  # type: ignore[assignment]
     kind: PhoneNumber.Kind = Field(None)  # type: ignore[assignment]
     is_primary: bool = Field(None)  # type: ignore[assignment]
-    verified_at: datetime.datetime | None = None
+    verified_at: ApiDateTime | None = None
 
 
 class AddressPatch(InputSchema):
@@ -119,7 +119,7 @@ class AddressPatch(InputSchema):
     postal_code: str = Field(None, max_length=20)  # type: ignore[assignment]
     country: str = Field(None, max_length=2)  # type: ignore[assignment]
     is_primary: bool = Field(None)  # type: ignore[assignment]
-    verified_at: datetime.datetime | None = None
+    verified_at: ApiDateTime | None = None
 
 
 # --- relationships -----------------------------------------------------------------------------
@@ -390,9 +390,9 @@ class TimelineEntryIn(InputSchema):
     kind: str = Field(..., max_length=30, description="See GET /timeline-kinds.")
     subject: str = Field("", max_length=300)
     body: str = ""
-    occurred_at: datetime.datetime | None = None
+    occurred_at: ApiDateTime | None = None
     data: dict[str, Any] = {}
-    due_at: datetime.datetime | None = None
+    due_at: ApiDateTime | None = None
     assignee_id: int | None = Field(None, description="Tasks default to you.")
 
 
@@ -400,9 +400,9 @@ class TimelineEntryPatch(InputSchema):
     version: int
     subject: str = Field(None, max_length=300)  # type: ignore[assignment]
     body: str = Field(None)  # type: ignore[assignment]
-    occurred_at: datetime.datetime = Field(None)  # type: ignore[assignment]
+    occurred_at: ApiDateTime = Field(None)  # type: ignore[assignment]
     data: dict[str, Any] = Field(None)  # type: ignore[assignment]
-    due_at: datetime.datetime | None = None
+    due_at: ApiDateTime | None = None
     assignee_id: int | None = None
 
 

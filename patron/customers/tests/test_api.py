@@ -629,3 +629,17 @@ def test_list_query_count_does_not_grow_with_page_size(rep, rep_north, path,
     assert small == large
     with django_assert_max_num_queries(12):
         rep.get(path, {"limit": 40})
+
+
+def test_far_out_timezone_offsets_are_not_a_500(rep, rep_north):
+    contact = ContactFactory(owner=rep_north, team=rep_north.team)
+    response = rep.post(f"/contacts/{contact.pk}/timeline", {
+        "kind": "note", "body": "x", "occurred_at": "0067-05-13T13:19:55-20:46"})
+    assert response.status_code == 201
+    assert response.json()["occurred_at"] == "0067-05-14T10:05:55Z"
+    response = rep.post(f"/contacts/{contact.pk}/timeline", {
+        "kind": "note", "body": "x", "occurred_at": "0001-01-01T00:00:00+05:00"})
+    assert response.status_code == 422
+    # Last: on PostgreSQL the refused query aborts the test's transaction.
+    response = rep.get("/contacts", {"created_after": "2020-01-01T00:00:00-20:46"})
+    assert response.status_code in (200, 400)
