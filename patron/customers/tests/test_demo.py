@@ -160,7 +160,7 @@ def test_if_empty_does_nothing_the_second_time():
     assert "already has contacts" in out.getvalue()
 
 
-def test_large_postgresql_loads_rebuild_the_indexes_they_drop(monkeypatch):
+def test_large_postgresql_loads_restore_the_indexes_and_keys_they_drop(monkeypatch):
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -170,13 +170,18 @@ def test_large_postgresql_loads_rebuild_the_indexes_they_drop(monkeypatch):
         with connection.cursor() as cursor:
             cursor.execute("SELECT indexname, indexdef FROM pg_indexes "
                            "WHERE tablename LIKE 'customers_%%' ORDER BY indexname")
-            return cursor.fetchall()
+            found = cursor.fetchall()
+            cursor.execute("SELECT conname, pg_get_constraintdef(oid), convalidated "
+                           "FROM pg_constraint WHERE conrelid::regclass::text "
+                           "LIKE 'customers_%%' ORDER BY conname")
+            return found + cursor.fetchall()
 
     before = indexes()
     monkeypatch.setattr(demo, "REBUILD_INDEXES_FROM", 100)
     demo.generate(contacts=100, seed=1, progress=False, stdout=lambda s: None)
     assert indexes() == before
-    assert any("gin_trgm_ops" in definition for _, definition in before)
+    assert any("gin_trgm_ops" in row[1] for row in before)
+    assert any("FOREIGN KEY" in row[1] for row in before)
     admin = User.objects.get(username="admin")
     contact = Contact.objects.order_by("id").first()
     found = selectors.global_search(user=admin, query=contact.last_name, limit=1000)["contacts"]
