@@ -11,6 +11,7 @@ Every error, whatever raised it, answers with the same body::
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -18,7 +19,9 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern, path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -71,7 +74,38 @@ class SessionCsrfAuth(APIKeyCookie):
         return None  # __call__ does the work; required by the base class.
 
 
-api = NinjaAPI(
+class PatronAPI(NinjaAPI):
+    """NinjaAPI whose every answer under /api/ is JSON in the one error format, including an
+    unknown path (404) and a method the path does not offer (405)."""
+
+    def _get_urls(self) -> list[Any]:
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _json_method_not_allowed(pattern.callback)
+        return [*patterns, path("<path:unknown>", _unknown_path)]
+
+
+def _json_method_not_allowed(view: Any) -> Any:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = api.create_response(request, error_body(
+                f"{request.method} is not allowed here; use {allowed}."), status=405)
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+@csrf_exempt
+def _unknown_path(request: HttpRequest, unknown: str) -> HttpResponse:
+    return api.create_response(request, error_body("Not found"), status=404)
+
+
+api = PatronAPI(
     title="Patron API",
     version="1",
     description="Customer data, integration and CRM operations. Authenticate with a personal "

@@ -644,3 +644,13 @@ def test_far_out_timezone_offsets_are_not_a_500(rep, rep_north):
     # Last: on PostgreSQL the refused query aborts the test's transaction.
     response = rep.get("/contacts", {"created_after": "2020-01-01T00:00:00-20:46"})
     assert response.status_code in (200, 400)
+
+
+def test_unknown_paths_and_methods_answer_json(rep):
+    response = rep.client.put("/api/contacts", data="{}", content_type="application/json")
+    assert response.status_code == 405
+    assert response.json()["detail"].startswith("PUT is not allowed here; use ")
+    assert set(response["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    for path in ("/nope", "/contacts/1/nope"):
+        response = rep.get(path)
+        assert (response.status_code, response.json()) == (404, NOT_FOUND)
