@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 
 from patron.utils import phones
 from patron.utils.text import digits, fold
@@ -22,6 +24,11 @@ from .models import Account, Contact
 
 _PHONE_LIKE = re.compile(r"^[\d\s()+\-./]+$")
 MIN_TRIGRAM = 3
+# A long term (a whole email address) has dozens of trigrams, some in nearly every row
+# ("exa", "com"): reading all their posting lists in the GIN index took 50 ms on 1M contacts.
+# On PostgreSQL the index looks for the term's first characters only and the whole term is
+# checked on the few rows found (strpos is not indexable, so it stays a filter).
+INDEXED_PREFIX = 16
 FTS_TABLES = {Contact: "customers_contact_fts", Account: "customers_account_fts"}
 
 
@@ -86,6 +93,14 @@ def apply_search(queryset: QuerySet, query: str, *, region: str) -> QuerySet:
     for group in groups:
         condition = Q()
         for term in group:
-            condition |= Q(search_document__contains=term)
+            condition |= _contains(term)
         queryset = queryset.filter(condition)
     return queryset
+
+
+def _contains(term: str) -> Q:
+    if connection.vendor != "postgresql" or len(term) <= INDEXED_PREFIX:
+        return Q(search_document__contains=term)
+    return Q(search_document__contains=term[:INDEXED_PREFIX]) & Q(
+        GreaterThan(StrIndex("search_document", Value(term)), 0)
+    )

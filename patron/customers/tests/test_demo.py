@@ -186,3 +186,16 @@ def test_large_postgresql_loads_restore_the_indexes_and_keys_they_drop(monkeypat
     contact = Contact.objects.order_by("id").first()
     found = selectors.global_search(user=admin, query=contact.last_name, limit=1000)["contacts"]
     assert contact in found
+
+
+def test_long_search_terms_must_match_whole(generated):
+    """On PostgreSQL the index looks for a long term's prefix; the whole term must still match."""
+    admin = User.objects.get(username="admin")
+    email = EmailAddress.objects.filter(contact__isnull=False, email__contains="@").order_by(
+        "id").first()
+    assert len(email.email) > search.INDEXED_PREFIX
+    found = selectors.global_search(user=admin, query=email.email, limit=1000)["contacts"]
+    assert email.contact in found
+    altered = email.email[:-3] + "zzz"
+    found = selectors.global_search(user=admin, query=altered, limit=1000)["contacts"]
+    assert email.contact not in found
