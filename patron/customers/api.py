@@ -22,7 +22,7 @@ from pydantic import create_model
 
 from patron.core.models import Team, User
 from patron.core.schemas import ERRORS, WRITE_ERRORS, PageParams
-from patron.utils.cursor import paginate
+from patron.utils.cursor import Page, paginate
 
 from . import selectors, services, timeline
 from .filters import (
@@ -126,6 +126,18 @@ def _resolve_references(user: User, data: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _paginated(queryset: QuerySet, ordering: list[str], params: PageParams) -> Page:
+    """One page; a cursor whose values do not fit the ordering's columns (hand-made or from
+    another endpoint) is the client's mistake, reported on `cursor`, not a 500."""
+    try:
+        return paginate(queryset, ordering=ordering, cursor=params.cursor, limit=params.limit)
+    except (ValueError, TypeError) as exc:
+        if not params.cursor:
+            raise
+        raise ValidationError({"cursor": [
+            "This cursor is not valid; start from the first page."]}) from exc
+
+
 def _page(page: Any) -> dict[str, Any]:
     return {"results": page.items, "next_cursor": page.next_cursor,
             "previous_cursor": page.previous_cursor}
@@ -174,8 +186,7 @@ def contact_list(request: HttpRequest, params: Query[ContactListParams]):  # typ
     user = _actor(request)
     qs = _filtered(request, ContactFilterSet, selectors.contact_visible(user=user))
     _, ordering = ordering_for(CONTACT_ORDERINGS, params.ordering, "name")
-    page = paginate(selectors.contacts_for_list(qs), ordering=ordering, cursor=params.cursor,
-                    limit=params.limit)
+    page = _paginated(selectors.contacts_for_list(qs), ordering, params)
     return _page(page)
 
 
@@ -231,8 +242,7 @@ def account_list(request: HttpRequest, params: Query[AccountListParams]):  # typ
     user = _actor(request)
     qs = _filtered(request, AccountFilterSet, selectors.account_visible(user=user))
     _, ordering = ordering_for(ACCOUNT_ORDERINGS, params.ordering, "name")
-    page = paginate(selectors.accounts_for_list(qs), ordering=ordering, cursor=params.cursor,
-                    limit=params.limit)
+    page = _paginated(selectors.accounts_for_list(qs), ordering, params)
     return _page(page)
 
 
@@ -287,8 +297,7 @@ def account_member_list(request: HttpRequest, account_id: int, params: Query[Pag
     account = selectors.account_visible(user=user).get(pk=account_id)
     members = selectors.account_members(user=user, account=account).annotate(
         member_last_name=F("contact__last_name"), member_first_name=F("contact__first_name"))
-    page = paginate(members, ordering=["member_last_name", "member_first_name", "id"],
-                    cursor=params.cursor, limit=params.limit)
+    page = _paginated(members, ["member_last_name", "member_first_name", "id"], params)
     return _page(page)
 
 
@@ -436,8 +445,7 @@ TIMELINE_ORDERING = ["-occurred_at", "-id"]
 
 def _timeline_page(request: HttpRequest, params: TimelineParams, **parent: Any) -> dict:
     entries = selectors.timeline_for(user=_actor(request), kinds=params.kind or None, **parent)
-    return _page(paginate(entries, ordering=TIMELINE_ORDERING, cursor=params.cursor,
-                          limit=params.limit))
+    return _page(_paginated(entries, TIMELINE_ORDERING, params))
 
 
 def _timeline_create(request: HttpRequest, payload: TimelineEntryIn, **parent: Any
@@ -534,6 +542,9 @@ def timeline_kinds(request: HttpRequest):
     return timeline.all_kinds()
 
 
+HISTORY_ORDERING = ["-created_at", "-id"]
+
+
 # --- search and history ------------------------------------------------------------------------
 
 @router.get("/search", response={200: SearchOut, **ERRORS}, tags=["Search"])
@@ -549,9 +560,8 @@ def contact_history(request: HttpRequest, contact_id: int, params: Query[PagePar
     """Who changed what on a contact and its emails, phones, relationships and timeline."""
     user = _actor(request)
     contact = selectors.contact_visible(user=user).get(pk=contact_id)
-    return _page(paginate(selectors.history_for(user=user, record=contact),
-                          ordering=["-created_at", "-id"], cursor=params.cursor,
-                          limit=params.limit))
+    return _page(_paginated(selectors.history_for(user=user, record=contact),
+                            HISTORY_ORDERING, params))
 
 
 @router.get("/accounts/{account_id}/history", response={200: HistoryPage, **ERRORS},
@@ -560,6 +570,5 @@ def account_history(request: HttpRequest, account_id: int, params: Query[PagePar
     """Who changed what on an account and its emails, phones and timeline."""
     user = _actor(request)
     account = selectors.account_visible(user=user).get(pk=account_id)
-    return _page(paginate(selectors.history_for(user=user, record=account),
-                          ordering=["-created_at", "-id"], cursor=params.cursor,
-                          limit=params.limit))
+    return _page(_paginated(selectors.history_for(user=user, record=account),
+                            HISTORY_ORDERING, params))

@@ -654,3 +654,15 @@ def test_unknown_paths_and_methods_answer_json(rep):
     for path in ("/nope", "/contacts/1/nope"):
         response = rep.get(path)
         assert (response.status_code, response.json()) == (404, NOT_FOUND)
+
+
+@pytest.mark.parametrize("values", [["x", "y", "z"], [{"a": 1}, None, []], [1, 2]])
+def test_hand_made_cursors_answer_400(rep, rep_north, values):
+    import base64
+    import json
+
+    ContactFactory(owner=rep_north, team=rep_north.team)
+    token = base64.urlsafe_b64encode(json.dumps({"v": values, "d": "next"}).encode()).decode()
+    response = rep.get("/contacts", {"cursor": token})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "cursor"
