@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -104,3 +105,22 @@ def history_for(obj: models.Model) -> models.QuerySet[AuditEvent]:
         .select_related("actor", "content_type")
         .order_by("-created_at", "-id")
     )
+
+
+# Given a set of ids, the display name of each id the caller may see (others are left out).
+NameResolver = Callable[[set[int]], dict[int, str]]
+
+
+def reference_names(events: Iterable[AuditEvent], *, references: Mapping[str, str],
+                    resolvers: Mapping[str, NameResolver]) -> dict[str, dict[int, str]]:
+    """Names for the ids stored in the reference fields of `events` (`references` maps a
+    field such as "owner" to a kind such as "user"). The ids are collected first, then each
+    kind's resolver is called once, so a page of history costs one query per kind."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for event in events:
+        for field, pair in (event.changes or {}).items():
+            kind = references.get(field)
+            if kind is None or not isinstance(pair, list | tuple):
+                continue
+            wanted[kind].update(v for v in pair if isinstance(v, int) and not isinstance(v, bool))
+    return {kind: resolvers[kind](ids) for kind, ids in wanted.items() if ids}

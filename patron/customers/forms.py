@@ -13,6 +13,86 @@ from .models import Account, EmailAddress, LifecycleStage, PhoneNumber, PostalAd
 FieldType = CustomFieldDefinition.FieldType
 
 
+class AccountPicker(forms.Widget):
+    """Search-as-you-type account picker: a hidden input carries the id, a text input asks
+    `/accounts/lookup/` for at most ten matches. Never renders an option per account."""
+
+    template_name = "customers/partials/account_picker.html"
+    queryset = None  # set by AccountPickerField: the accounts the user may pick
+
+    def __init__(self, attrs=None, *, exclude_pk: int | None = None) -> None:
+        super().__init__(attrs)
+        self.exclude_pk = exclude_pk
+        self.kept: Account | None = None
+
+    def id_for_label(self, id_: str) -> str:
+        return f"{id_}_search" if id_ else id_
+
+    def format_value(self, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    def chosen_name(self, value: str) -> str:
+        """The name shown for the current value: one query, only when there is a value."""
+        if not value or not value.isdigit():
+            return ""
+        if self.kept is not None and str(self.kept.pk) == value:
+            return picker_label(self.queryset, self.kept)
+        names = list(self.queryset.filter(pk=int(value)).values_list("name", flat=True)[:1])
+        return names[0] if names else ""
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        value = context["widget"]["value"]
+        shown = self.chosen_name(value)  # an id the user may not pick shows (and keeps) nothing
+        input_id = context["widget"]["attrs"].get("id") or f"id_{name}"
+        context.update(picker_context(name=name, value=value if shown else "", name_shown=shown,
+                                      exclude_pk=self.exclude_pk, input_id=input_id))
+        return context
+
+
+def picker_label(queryset, account: Account) -> str:
+    """An account's name if the user may see it, else only its id (a kept, hidden parent)."""
+    if queryset.filter(pk=account.pk).exists():
+        return account.name
+    return f"Account #{account.pk}"
+
+
+def picker_context(*, name: str, value: str, name_shown: str, exclude_pk: int | None,
+                   input_id: str) -> dict[str, Any]:
+    """What the picker template needs; shared by the widget and the lookup views."""
+    return {"picker": {"name": name, "value": value, "chosen": name_shown,
+                       "exclude": exclude_pk or "", "id": input_id}}
+
+
+class AccountPickerField(forms.ModelChoiceField):
+    """An account chosen through `AccountPicker`. The queryset (the user's visible accounts)
+    still validates the submitted id, so a forged id of an invisible account is refused.
+    `keep` lets an account form keep its current parent even if the user cannot see it."""
+
+    widget = AccountPicker
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Account.objects.none(), **kwargs)
+        self.keep: Account | None = None
+
+    def _set_queryset(self, queryset) -> None:
+        super()._set_queryset(queryset)
+        self.widget.queryset = self._queryset
+        self.widget.choices = []  # nothing to iterate: the picker renders no options
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
+    def set_keep(self, account: Account | None) -> None:
+        self.keep = account
+        self.widget.kept = account
+
+    def to_python(self, value: Any) -> Any:
+        if self.keep is not None and value not in self.empty_values and \
+                str(value) == str(self.keep.pk):
+            return self.keep
+        return super().to_python(value)
+
+
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return obj.display_name
@@ -128,16 +208,21 @@ class AccountForm(_RecordForm):
     employee_count = forms.IntegerField(min_value=0, required=False, label="Employees")
     annual_revenue = forms.DecimalField(max_digits=16, decimal_places=2, required=False)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    parent = forms.ModelChoiceField(queryset=Account.objects.none(), required=False,
-                                    label="Parent account", empty_label="— None —")
+    parent = AccountPickerField(required=False, label="Parent account")
 
     field_order = ["name", "domain", "industry", "lifecycle_stage", "owner", "team", "tags",
                    "employee_count", "annual_revenue", "parent", "description"]
 
     def __init__(self, *args: Any, parent_choices=None, **kwargs: Any) -> None:
+        record = kwargs.get("record")
         super().__init__(*args, **kwargs)
+        parent = self.fields["parent"]
         if parent_choices is not None:
-            self.fields["parent"].queryset = parent_choices
+            parent.queryset = parent_choices
+        if record is not None:
+            parent.widget.exclude_pk = record.pk
+            # Saving the form unchanged must not drop a parent the user cannot see.
+            parent.set_keep(record.parent if record.parent_id else None)
 
 
 class ContactPointRows:
@@ -252,7 +337,7 @@ ACTIVITY_FORMS = {"call": CallForm, "note": NoteForm, "task": TaskForm}
 
 
 class RelationshipForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=Account.objects.none())
+    account = AccountPickerField()
     role = forms.CharField(max_length=100, required=False)
     is_primary = forms.BooleanField(required=False, label="Primary account")
 

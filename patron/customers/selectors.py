@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import models
 from django.db.models import Prefetch, Q, QuerySet
 
 from patron.core import audit
-from patron.core.models import AuditEvent
+from patron.core.models import AuditEvent, Role, Team, User
 from patron.core.permissions import organisation_settings
+from patron.utils import phones
 
-from . import search
+from . import search, timeline
 from .models import (
     Account,
     AccountRelationship,
@@ -114,9 +118,135 @@ def global_search(*, user: Any, query: str, limit: int = 8) -> dict[str, list[An
     }
 
 
+def account_lookup(*, user: Any, query: str, limit: int = 10,
+                   exclude_pk: int | None = None) -> list[Account]:
+    """The first `limit` accounts (by name) matching `query` that `user` may see: what an
+    account picker offers, one query however many accounts there are."""
+    region = organisation_settings().default_phone_region
+    qs = search.apply_search(account_visible(user=user), query, region=region)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return list(qs.only("id", "name", "domain").order_by("name", "id")[:limit])
+
+
+def account_get_name(*, user: Any, pk: int) -> str:
+    """The name of an account `user` may see; Account.DoesNotExist otherwise (a 404)."""
+    return account_visible(user=user).values_list("name", flat=True).get(pk=pk)
+
+
 def history_for(*, user: Any, record: Contact | Account) -> QuerySet[AuditEvent]:
     """Field history of a record the caller has already fetched through `restrict`."""
     return audit.history_for(record)
+
+
+# Audited fields that hold the id of another record, and what kind of record that is.
+HISTORY_REFERENCES = {"owner": "user", "assignee": "user", "author": "user", "team": "team",
+                      "parent": "account", "account": "account", "contact": "contact",
+                      "role": "role"}
+# How a child event names the kind of object it is about ("Phone +44 20 7946 0018 added").
+HISTORY_CHILD_KINDS = {"emailaddress": "Email", "phonenumber": "Phone",
+                       "postaladdress": "Address", "accountrelationship": "Account link",
+                       "timelineentry": "Activity"}
+HISTORY_VERBS = {"create": "added", "update": "changed", "delete": "deleted"}
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One audit event as the History tab shows it, references already turned into names."""
+
+    event: AuditEvent
+    verb: str
+    child_kind: str  # "" when the event is about the record itself
+    subject: str  # what the child is ("+44 20 7946 0018"); "" for the record itself
+    changes: list[tuple[str, Any, Any]]
+
+
+def _history_resolvers(user: Any) -> dict[str, audit.NameResolver]:
+    """One query per kind. Users and teams are names every user sees in pickers; accounts and
+    contacts only if `user` may see them (otherwise the row shows "#id")."""
+
+    def users(ids: set[int]) -> dict[int, str]:
+        return {u.pk: u.display_name for u in
+                User.objects.filter(pk__in=ids).only("id", "username", "first_name",
+                                                     "last_name")}
+
+    def teams(ids: set[int]) -> dict[int, str]:
+        return dict(Team.objects.filter(pk__in=ids).values_list("id", "name"))
+
+    def roles(ids: set[int]) -> dict[int, str]:
+        return dict(Role.objects.filter(pk__in=ids).values_list("id", "name"))
+
+    def accounts(ids: set[int]) -> dict[int, str]:
+        return dict(account_visible(user=user).filter(pk__in=ids).values_list("id", "name"))
+
+    def contacts(ids: set[int]) -> dict[int, str]:
+        return {c.pk: c.full_name for c in contact_visible(user=user).filter(pk__in=ids)
+                .only("id", "first_name", "middle_name", "last_name")}
+
+    return {"user": users, "team": teams, "role": roles, "account": accounts,
+            "contact": contacts}
+
+
+def _history_subject(event: AuditEvent, model: str) -> tuple[str, str]:
+    """(kind, subject) of a child event: "Phone" and the number in international format;
+    an activity is named by its timeline kind ("call: Pricing" -> "Call", "Pricing")."""
+    kind = HISTORY_CHILD_KINDS.get(model, event.content_type.name.capitalize())
+    subject = event.object_repr
+    if model == "phonenumber":
+        subject = phones.display(subject, subject)
+    elif model == "timelineentry" and ": " in subject:
+        key, subject = subject.split(": ", 1)
+        registered = timeline.get(key)
+        kind = registered.label if registered else key.capitalize()
+    return kind, subject
+
+
+@functools.cache
+def _field_order(model: type[models.Model] | None) -> dict[str, int]:
+    """Where each field of `model` comes in a change table: the model's own fields as declared,
+    then the shared ones (owner, team, stage...), then tags. PostgreSQL's jsonb does not keep
+    the order the changes were written in, so the table is put in this order instead."""
+    if model is None:
+        return {}
+    inherited = {f.name for base in model.__mro__[1:]
+                 if isinstance(base, type) and issubclass(base, models.Model)
+                 and base is not models.Model and base._meta.abstract
+                 for f in base._meta.fields}
+    fields = [f.name for f in model._meta.concrete_fields]
+    ordered = ([n for n in fields if n not in inherited] + [n for n in fields if n in inherited]
+               + [f.name for f in model._meta.many_to_many])
+    return {name: i for i, name in enumerate(ordered)}
+
+
+def history_rows(*, user: Any, record: Contact | Account, limit: int = 200
+                 ) -> list[HistoryRow]:
+    """The newest `limit` history events of a record (already fetched through `restrict`),
+    with ids of users, teams, roles, accounts and contacts shown as names. A fixed number of
+    queries: the events, then at most one query per kind of reference."""
+    events = list(history_for(user=user, record=record)[:limit])
+    names = audit.reference_names(events, references=HISTORY_REFERENCES,
+                                  resolvers=_history_resolvers(user))
+
+    def shown(field: str, value: Any) -> Any:
+        kind = HISTORY_REFERENCES.get(field)
+        if kind is None or not isinstance(value, int) or isinstance(value, bool):
+            return value
+        return names.get(kind, {}).get(value, f"#{value}")
+
+    rows = []
+    for event in events:
+        child_kind, subject = "", ""
+        if event.parent_id is not None:
+            child_kind, subject = _history_subject(event, event.content_type.model)
+        order = _field_order(event.content_type.model_class())
+        changes = [(field, shown(field, pair[0]), shown(field, pair[1]))
+                   for field, pair in sorted((event.changes or {}).items(),
+                                             key=lambda item: (order.get(item[0], len(order)),
+                                                               item[0]))
+                   if isinstance(pair, list | tuple) and len(pair) == 2]
+        rows.append(HistoryRow(event=event, verb=HISTORY_VERBS.get(event.action, event.action),
+                               child_kind=child_kind, subject=subject, changes=changes))
+    return rows
 
 
 def tag_names() -> list[str]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import activity, lists, points, records
+from .views import activity, lists, lookup, points, records
 
 TYPES = "<str:object_type>"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("contacts/export.csv", lists.contact_export, name="contact_export"),
     path("accounts/", lists.account_list, name="account_list"),
     path("accounts/export.csv", lists.account_export, name="account_export"),
+    # the account picker (htmx partials)
+    path("accounts/lookup/", lookup.account_lookup, name="account_lookup"),
+    path("accounts/lookup/pick/", lookup.account_pick, name="account_pick"),
     # create / detail / edit / delete
     path("contacts/new/", records.record_create, {"object_type": "contact"},
          name="contact_create"),

@@ -1,6 +1,7 @@
 """Views of contacts and accounts: exact content, htmx partials, permissions, exports."""
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -8,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from patron.core.models import User
 from patron.core.tests.factories import CustomFieldFactory
 from patron.customers import services
 from patron.customers.models import Account, Contact, PhoneNumber, TimelineEntry
@@ -485,3 +487,286 @@ def test_global_search_dropdown(client, rep_north):
     assert "<html" not in html
     assert "Ada Lovelace" in html and "Adastra Ltd" in html
     assert client.get("/search/?q=ada").content.decode().count("Ada Lovelace") >= 1
+
+
+# --- account picker -----------------------------------------------------------------------------
+
+def _pages_with_account_pickers(client, contact, account):
+    """The pages that offer an account: the contact page, its "link an account" form, and the
+    account create and edit forms."""
+    return [client.get(f"/contacts/{contact.pk}/").content.decode(),
+            client.get(f"/contacts/{contact.pk}/accounts/add/",
+                       HTTP_HX_REQUEST="true").content.decode(),
+            client.get("/accounts/new/").content.decode(),
+            client.get(f"/accounts/{account.pk}/edit/").content.decode()]
+
+
+@pytest.mark.django_db
+def test_account_pickers_render_no_option_per_account(client, rep_north):
+    contact = make_contact(rep_north)
+    account = make_account(rep_north, "Bulk 000")
+    for i in range(1, 3):
+        make_account(rep_north, f"Bulk {i:03d}")
+    client.force_login(rep_north)
+    few = _pages_with_account_pickers(client, contact, account)
+    for i in range(3, 30):
+        make_account(rep_north, f"Bulk {i:03d}")
+    many = _pages_with_account_pickers(client, contact, account)
+    assert [len(html) for html in many] == [len(html) for html in few]
+    assert [html.count("<option") for html in many] == [html.count("<option") for html in few]
+    for html in many:
+        assert "Bulk 017" not in html
+    link_form = many[1]
+    assert '<label class="label" for="id_account_search">Account <span class="req">*</span>' \
+        in link_form
+    assert '<input type="hidden" name="account" value="" id="id_account">' in link_form
+    assert 'hx-get="/accounts/lookup/"' in link_form
+
+
+@pytest.mark.django_db
+def test_account_lookup_returns_only_visible_accounts(client, rep_north, rep_south,
+                                                      set_visibility):
+    set_visibility("private")
+    for name in ["Acme North B", "Acme North A", "Acme North C"]:
+        make_account(rep_north, name)
+    make_account(rep_south, "Acme South")
+    client.force_login(rep_south)
+    response = client.get("/accounts/lookup/?field=account&q=acme", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert [a.name for a in response.context["accounts"]] == ["Acme South"]
+    assert "Acme North" not in response.content.decode()
+    client.force_login(rep_north)
+    response = client.get("/accounts/lookup/?field=account&q=acme%20north")
+    assert [a.name for a in response.context["accounts"]] == ["Acme North A", "Acme North B",
+                                                              "Acme North C"]
+    html = response.content.decode()
+    assert html.count('role="option"') == 3
+    assert 'hx-target="#picker-account"' in html
+    assert client.get("/accounts/lookup/?field=account&q=a").context["accounts"] == []
+    assert client.get("/accounts/lookup/?field=owner&q=acme").status_code == 404
+
+
+@pytest.mark.django_db
+def test_account_lookup_returns_at_most_ten_in_a_fixed_number_of_queries(client, rep_north):
+    for i in range(3):
+        make_account(rep_north, f"Acme {i:02d}")
+    client.force_login(rep_north)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/accounts/lookup/?field=parent&q=acme", HTTP_HX_REQUEST="true")
+    for i in range(3, 25):
+        make_account(rep_north, f"Acme {i:02d}")
+    with CaptureQueriesContext(connection) as many:
+        response = client.get("/accounts/lookup/?field=parent&q=acme", HTTP_HX_REQUEST="true")
+    assert [a.name for a in response.context["accounts"]] == [f"Acme {i:02d}" for i in range(10)]
+    assert response.content.decode().count('role="option"') == 10
+    # session, user, organisation settings, the user's role, the matches
+    assert len(few.captured_queries) == len(many.captured_queries) == 5
+
+
+@pytest.mark.django_db
+def test_account_pick_shows_the_choice_and_refuses_invisible_accounts(client, rep_north,
+                                                                      rep_south, set_visibility):
+    set_visibility("private")
+    mine = make_account(rep_north, "Northwind")
+    theirs = make_account(rep_south, "Southwind")
+    client.force_login(rep_north)
+    html = client.get(f"/accounts/lookup/pick/?field=account&pick={mine.pk}&focus=clear",
+                      HTTP_HX_REQUEST="true").content.decode()
+    assert html.startswith('<div class="picker" id="picker-account" data-picker>')
+    assert f'<input type="hidden" name="account" value="{mine.pk}" id="id_account">' in html
+    assert '<span class="picker-name" title="Northwind">Northwind</span>' in html
+    cleared = client.get("/accounts/lookup/pick/?field=account", HTTP_HX_REQUEST="true")
+    assert '<input type="hidden" name="account" value="" id="id_account">' in \
+        cleared.content.decode()
+    assert client.get(f"/accounts/lookup/pick/?field=account&pick={theirs.pk}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_link_account_by_id_and_refuse_an_invisible_one(client, rep_north, rep_south,
+                                                        set_visibility):
+    from patron.customers.models import AccountRelationship
+
+    set_visibility("private")
+    contact = make_contact(rep_north)
+    mine = make_account(rep_north, "Northwind")
+    theirs = make_account(rep_south, "Southwind")
+    client.force_login(rep_north)
+    url = f"/contacts/{contact.pk}/accounts/add/"
+    response = client.post(url, {"account": theirs.pk, "role": "CFO"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    field = html[html.index('id="field-account"'):]
+    assert ('<div class="field-error">Select a valid choice. That choice is not one of the '
+            'available choices.</div>') in field[:field.index('id="field-role"')]
+    assert "Southwind" not in html
+    assert '<input type="hidden" name="account" value="" id="id_account">' in html
+    assert not AccountRelationship.objects.exists()
+
+    html = client.post(url, {"account": mine.pk, "role": "CFO"},
+                       HTTP_HX_REQUEST="true").content.decode()
+    assert list(AccountRelationship.objects.values_list("contact_id", "account_id", "role")) == [
+        (contact.pk, mine.pk, "CFO")]
+    assert 'class="with-avatar"' in html and "Northwind</a>" in html
+
+
+def _account_post(account, **extra):
+    return {"name": account.name, "lifecycle_stage": account.lifecycle_stage,
+            "version": account.version, "owner": account.owner_id or "",
+            "team": account.team_id or "", **extra}
+
+
+@pytest.mark.django_db
+def test_account_parent_picker_shows_current_parent_and_validates(client, rep_north, rep_south,
+                                                                  set_visibility):
+    set_visibility("private")
+    parent = make_account(rep_north, "Parent Group")
+    other = make_account(rep_north, "Other Group")
+    theirs = make_account(rep_south, "Southwind")
+    account = make_account(rep_north, "Child Ltd", data={"parent": parent})
+    client.force_login(rep_north)
+    html = client.get(f"/accounts/{account.pk}/edit/").content.decode()
+    assert f'<input type="hidden" name="parent" value="{parent.pk}" id="id_parent">' in html
+    assert '<span class="picker-name" title="Parent Group">Parent Group</span>' in html
+    assert f'"exclude": "{account.pk}"' in html
+
+    response = client.post(f"/accounts/{account.pk}/edit/",
+                           _account_post(account, parent=theirs.pk))
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.content.decode()
+    response = client.post(f"/accounts/{account.pk}/edit/",
+                           _account_post(account, parent=account.pk))
+    assert "Select a valid choice." in response.content.decode()
+    account.refresh_from_db()
+    assert (account.parent_id, account.version) == (parent.pk, 1)
+
+    response = client.post(f"/accounts/{account.pk}/edit/", _account_post(account,
+                                                                          parent=other.pk))
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.parent_id, account.version) == (other.pk, 2)
+
+
+@pytest.mark.django_db
+def test_saving_an_account_keeps_a_parent_the_editor_cannot_see(client, rep_north, rep_south,
+                                                                set_visibility):
+    set_visibility("private")
+    theirs = make_account(rep_south, "Southwind")
+    account = make_account(rep_north, "Child Ltd", data={"parent": theirs})
+    client.force_login(rep_north)
+    html = client.get(f"/accounts/{account.pk}/edit/").content.decode()
+    assert (f'<span class="picker-name" title="Account #{theirs.pk}">Account #{theirs.pk}'
+            '</span>') in html
+    assert "Southwind" not in html
+    response = client.post(f"/accounts/{account.pk}/edit/",
+                           _account_post(account, parent=theirs.pk, industry="Tea"))
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.parent_id, account.industry) == (theirs.pk, "Tea")
+
+
+# --- history ------------------------------------------------------------------------------------
+
+def _history_items(html):
+    """Each history item as one line of text, without its (relative) time."""
+    import re
+
+    html = re.sub(r'<span class="hist-time"[^>]*>.*?</span>', "", html, flags=re.S)
+    items = html.split('<div class="hist-item">')[1:]
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in items]
+
+
+def _name(user, first, last):
+    user.first_name, user.last_name = first, last
+    user.save(update_fields=["first_name", "last_name"])
+    return user
+
+
+@pytest.mark.django_db
+def test_history_shows_names_instead_of_ids(client, rep_north, rep_north_2, manager_north,
+                                            rep_south, set_visibility):
+    set_visibility("private")
+    _name(rep_north, "Nora", "North")
+    _name(rep_north_2, "Noel", "Second")
+    hidden = make_account(rep_south, "Southern Holdings")
+    parent = make_account(rep_north, "Parent Group")
+    account = make_account(rep_north, "Child Ltd", data={"parent": parent})
+    services.account_update(actor=rep_north, account=account, expected_version=1,
+                            data={"parent": hidden, "owner": rep_north_2})
+    services.contact_point_add(actor=rep_north_2, model=PhoneNumber, parent=account,
+                               data={"number": "020 7946 0018", "kind": "work"})
+    services.timeline_entry_create(actor=rep_north_2, kind="task", account=account,
+                                   subject="Call back", assignee=rep_north,
+                                   occurred_at=datetime.datetime(2026, 1, 5, 9, 30,
+                                                                 tzinfo=datetime.UTC))
+    client.force_login(manager_north)
+    html = client.get(f"/accounts/{account.pk}/history/", HTTP_HX_REQUEST="true"
+                      ).content.decode()
+    assert _history_items(html) == [
+        "NS Noel Second Task Call back added "
+        "Kind — → task Occurred at — → 2026-01-05T09:30:00+00:00 Subject — → Call back "
+        "Assignee — → Nora North",
+        "NS Noel Second Phone +44 20 7946 0018 added "
+        "Number — → 020 7946 0018 E164 — → +442079460018 Kind — → work Is primary — → Yes",
+        f"NN Nora North changed this record Parent Parent Group → #{hidden.pk} "
+        "Owner Nora North → Noel Second",
+        "NN Nora North added this record Name — → Child Ltd Parent — → Parent Group "
+        "Owner — → Nora North Team — → North Lifecycle stage — → lead",
+    ]
+
+
+def _count_history_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response.content.decode()
+
+
+@pytest.mark.django_db
+def test_history_query_count_does_not_grow_with_events_or_references(client, manager_north,
+                                                                     team_north):
+    from patron.core.tests.factories import UserFactory
+
+    account = make_account(manager_north, "Child Ltd")
+    contact = make_contact(manager_north)
+
+    def churn(n):
+        for i in range(n):
+            user = UserFactory(team=team_north)
+            parent = make_account(manager_north, f"Parent {user.pk}")
+            services.account_update(actor=manager_north, account=account,
+                                    expected_version=account.version,
+                                    data={"owner": user, "parent": parent})
+            account.refresh_from_db()
+            services.relationship_add(actor=manager_north, contact=contact, account=parent,
+                                      data={"role": f"Role {i}"})
+            services.timeline_entry_create(actor=manager_north, kind="task", contact=contact,
+                                           subject=f"Task {i}", assignee=user)
+
+    churn(2)
+    client.force_login(manager_north)
+    few, _ = _count_history_queries(client, f"/accounts/{account.pk}/history/")
+    few_contact, _ = _count_history_queries(client, f"/contacts/{contact.pk}/history/")
+    churn(12)
+    many, html = _count_history_queries(client, f"/accounts/{account.pk}/history/")
+    many_contact, contact_html = _count_history_queries(client,
+                                                        f"/contacts/{contact.pk}/history/")
+    # The record page's own queries (session, user, role, settings, the record and its
+    # prefetches), the events, then one query each for users, teams and accounts.
+    assert few == many == 13
+    assert few_contact == many_contact == 14
+    users = list(User.objects.order_by("-pk")[:2])
+    newest, previous = users[0], users[1]
+    parents = list(Account.objects.filter(name__startswith="Parent ").order_by("-pk")[:2])
+    assert _history_items(html)[0] == (
+        f"{_initials(manager_north)} {manager_north.display_name} "
+        f"changed this record Parent {parents[1].name} → {parents[0].name} "
+        f"Owner {previous.display_name} → {newest.display_name}")
+    assert f"Account — → {parents[0].name} Role — → Role 11" in contact_html_text(contact_html)
+    assert f"Assignee — → {newest.display_name}" in contact_html_text(contact_html)
+
+
+def _initials(user):
+    return (user.first_name[:1] + user.last_name[:1]).upper()
+
+
+def contact_html_text(html):
+    return " | ".join(_history_items(html))

@@ -118,9 +118,9 @@ def task_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 @domain_errors
 def history_partial(request: HttpRequest, object_type: str, pk: int) -> HttpResponse:
     record = _record(request, object_type, pk)
-    events = list(selectors.history_for(user=request.user, record=record)[:200])
+    rows = selectors.history_rows(user=request.user, record=record, limit=200)
     return render(request, "customers/partials/history.html",
-                  {"events": events, "record": record, "object_type": object_type})
+                  {"rows": rows, "record": record, "object_type": object_type})
 
 
 # --- home and search ------------------------------------------------------------------------

@@ -110,7 +110,9 @@ def _form_context(request, *, object_type, form, record=None, rows=None, conflic
 
 
 def _parent_choices(user: Any, exclude: Account | None = None):
-    qs = selectors.account_visible(user=user).order_by("name", "id")
+    """The accounts a parent may be: they validate the submitted id; the picker shows none of
+    them up front (it searches `/accounts/lookup/`)."""
+    qs = selectors.account_visible(user=user)
     if exclude is not None:
         qs = qs.exclude(pk=exclude.pk)
     return qs
@@ -237,7 +239,8 @@ def point_row(request: HttpRequest, kind: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def relationship_add(request: HttpRequest, pk: int) -> HttpResponse:
     contact = selectors.contact_get(user=request.user, pk=pk)
-    accounts = selectors.account_visible(user=request.user).order_by("name", "id")
+    # Validates the picked id only; the picker never lists these (see views/lookup.py).
+    accounts = selectors.account_visible(user=request.user)
     form = RelationshipForm(request.POST if request.method == "POST" else None,
                             accounts=accounts)
     if request.method == "POST" and form.is_valid():

@@ -22,6 +22,33 @@
     // Close open menus and the search dropdown when clicking elsewhere.
     document.querySelectorAll("details.menu[open], details.more-filters[open]").forEach(function (d) { if (!d.contains(target)) d.removeAttribute("open"); });
     if (!target.closest(".search")) { var results = document.getElementById("search-results"); if (results) results.innerHTML = ""; }
+    document.querySelectorAll(".picker-results").forEach(function (r) { if (!r.parentElement.contains(target)) closePicker(r); });
+  });
+  // Account picker (search-as-you-type): the lookup and the choice are htmx requests; this only
+  // adds the keyboard. Enter picks the first match (never submits the form), arrows move
+  // through the matches, Escape closes them.
+  function closePicker(results) {
+    if (!results.innerHTML) return;
+    results.innerHTML = "";
+    var box = results.parentElement.querySelector("input[role=combobox]"); if (box) box.setAttribute("aria-expanded", "false");
+  }
+  document.addEventListener("keydown", function (event) {
+    var box = event.target.closest("[data-picker] input[role=combobox]");
+    var option = event.target.closest("[data-picker] .picker-option");
+    if (!box && !option) return;
+    var results = event.target.closest("[data-picker]").querySelector(".picker-results");
+    var options = Array.prototype.slice.call(results.querySelectorAll(".picker-option"));
+    var at = options.indexOf(option);
+    if (box && event.key === "Enter") { event.preventDefault(); if (options.length) options[0].click(); }
+    else if (event.key === "ArrowDown" && options.length) { event.preventDefault(); options[Math.min(at + 1, options.length - 1)].focus(); }
+    else if (option && event.key === "ArrowUp") { event.preventDefault(); if (at > 0) options[at - 1].focus(); else event.target.closest("[data-picker]").querySelector("input[role=combobox]").focus(); }
+    else if (event.key === "Escape") { closePicker(results); event.target.closest("[data-picker]").querySelector("input[role=combobox]").focus(); }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var results = event.detail.target;
+    if (!results.classList || !results.classList.contains("picker-results")) return;
+    var box = results.parentElement.querySelector("input[role=combobox]");
+    if (box) box.setAttribute("aria-expanded", results.querySelector(".picker-option") ? "true" : "false");
   });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { var results = document.getElementById("search-results"); if (results) results.innerHTML = ""; }
