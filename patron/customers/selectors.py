@@ -82,7 +82,14 @@ def timeline_for(*, user: Any, contact: Contact | None = None, account: Account 
     the entries of the people at it (as in most CRMs) unless `include_contacts` is False."""
     qs = TimelineEntry.objects.restrict(user, "view")
     if contact is not None:
-        qs = qs.filter(contact=contact)
+        if not qs.query.is_empty() and contact_visible(user=user).filter(pk=contact.pk).exists():
+            # The same rows with cheaper SQL: an entry is visible when its contact or its
+            # account is, so every entry of a visible contact is. Filtering on "contact in
+            # every visible contact" made SQLite list them all on each page view (~25 ms at
+            # 100k contacts); this checks the one contact instead.
+            qs = TimelineEntry.objects.filter(contact=contact)
+        else:
+            qs = qs.filter(contact=contact)
     elif account is not None:
         condition = Q(account=account)
         if include_contacts:

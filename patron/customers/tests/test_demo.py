@@ -199,3 +199,14 @@ def test_long_search_terms_must_match_whole(generated):
     altered = email.email[:-3] + "zzz"
     found = selectors.global_search(user=admin, query=altered, limit=1000)["contacts"]
     assert email.contact not in found
+
+
+def test_contact_timeline_shortcut_returns_what_restrict_returns(generated):
+    """`timeline_for(contact=...)` skips the "every visible contact" filter for a visible
+    contact; on real data it must return exactly the entries `restrict` lets through."""
+    for username in ("rep1", "viewer", "agent2", "admin"):
+        user = User.objects.get(username=username)
+        for contact in Contact.objects.filter(timeline_entries__isnull=False).distinct()[:40]:
+            expected = list(TimelineEntry.objects.restrict(user, "view").filter(contact=contact)
+                            .order_by("-occurred_at", "-id"))
+            assert list(selectors.timeline_for(user=user, contact=contact)) == expected
