@@ -24,6 +24,7 @@ Results go to benchmarks/results/ as JSON (gitignored); docs/benchmarks.md recor
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -241,7 +242,8 @@ def machine() -> dict[str, Any]:
 
     info = {"cpus": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "django": django.get_version(),
-            "database": connection.vendor}
+            "database": connection.vendor, "gc_threshold": gc.get_threshold(),
+            "gc_frozen_objects": gc.get_freeze_count()}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SHOW server_version")
@@ -277,6 +279,8 @@ def main() -> None:
     from patron.core.models import User
 
     generation = prepare(args)
+    # Load the app as the WSGI server does (patron/wsgi.py), garbage-collector tuning included.
+    import patron.wsgi  # noqa: F401
     rng = random.Random(args.seed)
     rows = []
     for username in ("rep1", "admin"):
