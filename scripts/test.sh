@@ -28,12 +28,21 @@ psycopg.connect(url, connect_timeout=5).close()
 PYEOF
 }
 
+# The schemathesis run generates its tests at collection time, which pytest-xdist does not
+# distribute reliably (they silently went missing), so it runs in a serial pass of its own.
+FUZZ=patron/core/tests/test_api_schema.py
+run_suite() {
+  $PY -m pytest -n 2 --dist loadfile --ignore="$FUZZ" "$@" || return 1
+  $PY -m pytest -p no:xdist "$FUZZ" || return 1
+}
+
 step "tests on SQLite"
-env -u DATABASE_URL $PY -m pytest -n 2 --dist loadfile "$@" || status=1
+( unset DATABASE_URL; run_suite "$@" ) || status=1
 
 step "tests on PostgreSQL ($PG_URL)"
 if pg_reachable; then
-  DATABASE_URL="$PG_URL" $PY -m pytest -n 2 --dist loadfile "$@" || status=1
+  pg_ran=yes
+  ( export DATABASE_URL="$PG_URL"; run_suite "$@" ) || status=1
 elif [ "${CI:-}" = "true" ]; then
   echo "PostgreSQL is unreachable at $PG_URL and CI=true: failing."
   status=1
@@ -41,5 +50,9 @@ else
   echo "PostgreSQL is unreachable at $PG_URL: the tests ran on SQLite only."
 fi
 
-if [ $status -eq 0 ]; then echo; echo "All checks passed on every database."; fi
+if [ $status -eq 0 ]; then
+  echo
+  if [ "${pg_ran:-no}" = "yes" ]; then echo "All checks passed on SQLite and PostgreSQL."
+  else echo "All checks passed on SQLite (PostgreSQL was not reachable)."; fi
+fi
 exit $status
