@@ -259,10 +259,20 @@ def _settle_primary(point: ContactPoint) -> None:
 
 
 def _add_points(*, actor, parent, emails, phones, addresses) -> None:
-    for model, items in ((EmailAddress, emails), (PhoneNumber, phones),
-                         (PostalAddress, addresses)):
-        for item in items:
-            _contact_point_add(actor=actor, model=model, parent=parent, data=item, refresh=False)
+    """Add the first contact points of a new record; an error names the item, e.g.
+    `emails.1.email`, so that a form or API client can show it beside the right one."""
+    errors: dict[str, list[str]] = {}
+    for section, model, items in (("emails", EmailAddress, emails), ("phones", PhoneNumber, phones),
+                                  ("addresses", PostalAddress, addresses)):
+        for index, item in enumerate(items):
+            try:
+                _contact_point_add(actor=actor, model=model, parent=parent, data=item,
+                                   refresh=False)
+            except ValidationError as exc:
+                for key, messages in exc.message_dict.items():
+                    errors[f"{section}.{index}.{key}"] = messages
+    if errors:
+        raise ValidationError(errors)
 
 
 def _contact_point_add(*, actor, model, parent, data, refresh=True) -> ContactPoint:

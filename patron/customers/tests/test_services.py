@@ -76,11 +76,11 @@ def test_invalid_phone_and_email_are_refused_with_field_messages(rep_north):
     with pytest.raises(ValidationError) as exc:
         services.contact_create(actor=rep_north, data={"first_name": "X"},
                                 emails=[{"email": "not-an-email"}])
-    assert "email" in exc.value.message_dict
+    assert list(exc.value.message_dict) == ["emails.0.email"]
     with pytest.raises(ValidationError) as exc:
         services.contact_create(actor=rep_north, data={"first_name": "X"},
-                                phones=[{"number": "12"}])
-    assert "number" in exc.value.message_dict
+                                phones=[{"number": "020 7946 0018"}, {"number": "12"}])
+    assert list(exc.value.message_dict) == ["phones.1.number"]
     assert Contact.objects.count() == 0
     assert AuditEvent.objects.count() == 0
 

@@ -155,10 +155,9 @@ def _apply_with_rows(form, rows: ContactPointRows, exc: ValidationError) -> None
     if hasattr(exc, "error_dict"):
         remaining = {}
         for key, messages_ in exc.message_dict.items():
-            if key == "email":
-                rows.errors["emails"].extend(messages_)
-            elif key in ("number", "extension"):
-                rows.errors["phones"].extend(messages_)
+            section = key.split(".", 1)[0]
+            if section in ("emails", "phones"):
+                rows.errors[section].extend(messages_)
             else:
                 remaining[key] = messages_
         if not remaining:
