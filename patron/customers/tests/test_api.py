@@ -134,7 +134,7 @@ def test_invalid_values_answer_400_with_field_messages(rep):
     assert response.status_code == 400
     body = response.json()
     assert [e["field"] for e in body["errors"]] == ["emails.0.email"]
-    assert body["detail"].startswith("The request was not accepted. email: ")
+    assert body["detail"].startswith("The request was not accepted. emails.0.email: ")
     assert not Contact.objects.exists()
 
 
