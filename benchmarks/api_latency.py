@@ -56,7 +56,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch-size", type=int, default=10000)
     parser.add_argument("--rebuild", action="store_true",
-                        help="Drop the database first when it holds another number of contacts.")
+                        help="Drop the database (or delete the SQLite file) and generate it again.")
     args = parser.parse_args()
     if args.database_url == "sqlite":
         size = args.contacts or 100_000
