@@ -114,54 +114,79 @@ def _owned_defaults(record: Contact | Account, actor: Any, data: Mapping[str, An
         record.team_id = record.owner.team_id
 
 
+_OWNED = {
+    Contact: ("contact", CONTACT_FIELDS),
+    Account: ("account", ACCOUNT_FIELDS),
+}
+
+
+def _owned_create(*, actor, model, data, tags, emails, phones, addresses):
+    """Create a contact or an account with its first contact points, in the caller's
+    transaction: permission, custom fields, defaults, validation, audit, search document."""
+    object_type, fields = _OWNED[model]
+    _require(actor, f"{object_type}.add")
+    data = _only(data, fields)
+    record = model(**{k: v for k, v in data.items() if k != "custom_fields"})
+    record.custom_fields = clean_custom_fields(object_type, data.get("custom_fields") or {})
+    _owned_defaults(record, actor, data)
+    record.full_clean(exclude=["search_document"])
+    record.save()
+    if tags:
+        record.tags.set(_tags_from_names(tags))
+    audit.record_create(actor=actor, obj=record, fields=fields + ["tags"])
+    _add_points(actor=actor, parent=record, emails=emails, phones=phones, addresses=addresses)
+    refresh_search_document(record)
+    return record
+
+
+def _owned_update(*, actor, record, expected_version, data, tags):
+    object_type, fields = _OWNED[type(record)]
+    _require_record(actor, record, "change")
+    data = _only(data, fields)
+    before = audit.snapshot(record, fields + ["tags"])
+    for name, value in data.items():
+        if name == "custom_fields":
+            value = clean_custom_fields(object_type, value, existing=record.custom_fields)
+        setattr(record, name, value)
+    record.full_clean(exclude=["search_document"])
+    save_versioned(record, expected_version=expected_version, fields=list(data))
+    if tags is not None:
+        record.tags.set(_tags_from_names(tags))
+    changes = audit.diff(before, audit.snapshot(record, fields + ["tags"]))
+    if changes:
+        audit.record(actor=actor, action="update", obj=record, changes=changes)
+    refresh_search_document(record)
+    return record
+
+
+def _owned_delete(*, actor, record) -> None:
+    _, fields = _OWNED[type(record)]
+    _require_record(actor, record, "delete")
+    audit.record_delete(actor=actor, obj=record, fields=fields + ["tags"])
+    record.delete()
+
+
 @transaction.atomic
 def contact_create(*, actor: Any, data: Mapping[str, Any], tags: Iterable[str] | None = None,
                    emails: Iterable[Mapping[str, Any]] = (),
                    phones: Iterable[Mapping[str, Any]] = (),
                    addresses: Iterable[Mapping[str, Any]] = ()) -> Contact:
     """Create a contact, with its first emails, phones and addresses, in one transaction."""
-    _require(actor, "contact.add")
-    data = _only(data, CONTACT_FIELDS)
-    contact = Contact(**{k: v for k, v in data.items() if k != "custom_fields"})
-    contact.custom_fields = clean_custom_fields("contact", data.get("custom_fields") or {})
-    _owned_defaults(contact, actor, data)
-    contact.full_clean(exclude=["search_document"])
-    contact.save()
-    if tags:
-        contact.tags.set(_tags_from_names(tags))
-    audit.record_create(actor=actor, obj=contact, fields=CONTACT_FIELDS + ["tags"])
-    _add_points(actor=actor, parent=contact, emails=emails, phones=phones, addresses=addresses)
-    refresh_search_document(contact)
-    return contact
+    return _owned_create(actor=actor, model=Contact, data=data, tags=tags, emails=emails,
+                         phones=phones, addresses=addresses)
 
 
 @transaction.atomic
 def contact_update(*, actor: Any, contact: Contact, expected_version: int | None,
                    data: Mapping[str, Any], tags: Iterable[str] | None = None) -> Contact:
     """Change fields of a contact; refused with ConflictError if `expected_version` is stale."""
-    _require_record(actor, contact, "change")
-    data = _only(data, CONTACT_FIELDS)
-    before = audit.snapshot(contact, CONTACT_FIELDS + ["tags"])
-    for name, value in data.items():
-        if name == "custom_fields":
-            value = clean_custom_fields("contact", value, existing=contact.custom_fields)
-        setattr(contact, name, value)
-    contact.full_clean(exclude=["search_document"])
-    save_versioned(contact, expected_version=expected_version, fields=list(data))
-    if tags is not None:
-        contact.tags.set(_tags_from_names(tags))
-    changes = audit.diff(before, audit.snapshot(contact, CONTACT_FIELDS + ["tags"]))
-    if changes:
-        audit.record(actor=actor, action="update", obj=contact, changes=changes)
-    refresh_search_document(contact)
-    return contact
+    return _owned_update(actor=actor, record=contact, expected_version=expected_version,
+                         data=data, tags=tags)
 
 
 @transaction.atomic
 def contact_delete(*, actor: Any, contact: Contact) -> None:
-    _require_record(actor, contact, "delete")
-    audit.record_delete(actor=actor, obj=contact, fields=CONTACT_FIELDS + ["tags"])
-    contact.delete()
+    _owned_delete(actor=actor, record=contact)
 
 
 @transaction.atomic
@@ -169,49 +194,25 @@ def account_create(*, actor: Any, data: Mapping[str, Any], tags: Iterable[str] |
                    emails: Iterable[Mapping[str, Any]] = (),
                    phones: Iterable[Mapping[str, Any]] = (),
                    addresses: Iterable[Mapping[str, Any]] = ()) -> Account:
-    _require(actor, "account.add")
-    data = _only(data, ACCOUNT_FIELDS)
-    account = Account(**{k: v for k, v in data.items() if k != "custom_fields"})
-    account.custom_fields = clean_custom_fields("account", data.get("custom_fields") or {})
-    _owned_defaults(account, actor, data)
-    account.full_clean(exclude=["search_document"])
-    account.save()
-    if tags:
-        account.tags.set(_tags_from_names(tags))
-    audit.record_create(actor=actor, obj=account, fields=ACCOUNT_FIELDS + ["tags"])
-    _add_points(actor=actor, parent=account, emails=emails, phones=phones, addresses=addresses)
-    refresh_search_document(account)
-    return account
+    """Create an account, with its first emails, phones and addresses, in one transaction."""
+    return _owned_create(actor=actor, model=Account, data=data, tags=tags, emails=emails,
+                         phones=phones, addresses=addresses)
 
 
 @transaction.atomic
 def account_update(*, actor: Any, account: Account, expected_version: int | None,
                    data: Mapping[str, Any], tags: Iterable[str] | None = None) -> Account:
-    _require_record(actor, account, "change")
-    data = _only(data, ACCOUNT_FIELDS)
-    if data.get("parent") is not None and data["parent"].pk == account.pk:
+    """Change fields of an account; refused with ConflictError if `expected_version` is stale."""
+    parent = data.get("parent")
+    if parent is not None and parent.pk == account.pk:
         raise ValidationError({"parent": ["An account cannot be its own parent."]})
-    before = audit.snapshot(account, ACCOUNT_FIELDS + ["tags"])
-    for name, value in data.items():
-        if name == "custom_fields":
-            value = clean_custom_fields("account", value, existing=account.custom_fields)
-        setattr(account, name, value)
-    account.full_clean(exclude=["search_document"])
-    save_versioned(account, expected_version=expected_version, fields=list(data))
-    if tags is not None:
-        account.tags.set(_tags_from_names(tags))
-    changes = audit.diff(before, audit.snapshot(account, ACCOUNT_FIELDS + ["tags"]))
-    if changes:
-        audit.record(actor=actor, action="update", obj=account, changes=changes)
-    refresh_search_document(account)
-    return account
+    return _owned_update(actor=actor, record=account, expected_version=expected_version,
+                         data=data, tags=tags)
 
 
 @transaction.atomic
 def account_delete(*, actor: Any, account: Account) -> None:
-    _require_record(actor, account, "delete")
-    audit.record_delete(actor=actor, obj=account, fields=ACCOUNT_FIELDS + ["tags"])
-    account.delete()
+    _owned_delete(actor=actor, record=account)
 
 
 # --- contact points (emails, phones, addresses) -------------------------------------------------
