@@ -175,8 +175,29 @@ def _first(manager: Any) -> Any:
     return rows[0] if rows else None
 
 
+def _list_primary_phone(obj: Any) -> str | None:
+    """A list row's primary phone from the `contacts_for_list`/`accounts_for_list`
+    annotations: E.164, or as typed when it could not be parsed; None without a phone."""
+    if obj.primary_phone_number is None:  # `number` is never NULL: no phone at all
+        return None
+    return obj.primary_phone_e164 or obj.primary_phone_number
+
+
+# Detail schemas (records from `contact_get`/`account_get` or a service) read the related
+# managers; list schemas read what the list selectors annotate and prefetch.
+def _detail_primary_email(obj: Any) -> str | None:
+    email = _first(obj.emailaddresss)
+    return email.email if email else None
+
+
+def _detail_primary_phone(obj: Any) -> str | None:
+    phone = _first(obj.phonenumbers)
+    return (phone.e164 or phone.number) if phone else None
+
+
 class ContactListOut(Schema):
-    """A list row: lean, but with the primary email and phone and the accounts."""
+    """A list row: lean, but with the primary email and phone and the accounts. Read from a
+    `selectors.contacts_for_list` queryset."""
 
     id: int
     version: int
@@ -197,21 +218,17 @@ class ContactListOut(Schema):
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:
-        return _names(obj.tags)
+        return [t.name for t in obj.tag_list]
 
     @staticmethod
     def resolve_primary_email(obj: Any) -> str | None:
-        email = _first(obj.emailaddresss)
-        return email.email if email else None
+        return obj.primary_email
 
-    @staticmethod
-    def resolve_primary_phone(obj: Any) -> str | None:
-        phone = _first(obj.phonenumbers)
-        return (phone.e164 or phone.number) if phone else None
+    resolve_primary_phone = staticmethod(_list_primary_phone)
 
     @staticmethod
     def resolve_accounts(obj: Any) -> list[Any]:
-        return list(obj.relationships.all())
+        return obj.account_links
 
 
 class ContactOut(ContactListOut):
@@ -223,6 +240,17 @@ class ContactOut(ContactListOut):
     emails: list[EmailOut]
     phones: list[PhoneOut]
     addresses: list[AddressOut]
+
+    @staticmethod
+    def resolve_tags(obj: Any) -> list[str]:
+        return _names(obj.tags)
+
+    resolve_primary_email = staticmethod(_detail_primary_email)
+    resolve_primary_phone = staticmethod(_detail_primary_phone)
+
+    @staticmethod
+    def resolve_accounts(obj: Any) -> list[Any]:
+        return list(obj.relationships.all())
 
     @staticmethod
     def resolve_emails(obj: Any) -> list[Any]:
@@ -279,6 +307,8 @@ class ContactPatch(InputSchema):
 # --- accounts ----------------------------------------------------------------------------------
 
 class AccountListOut(Schema):
+    """A list row, read from a `selectors.accounts_for_list` queryset."""
+
     id: int
     version: int
     name: str
@@ -297,17 +327,13 @@ class AccountListOut(Schema):
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:
-        return _names(obj.tags)
+        return [t.name for t in obj.tag_list]
 
     @staticmethod
     def resolve_primary_email(obj: Any) -> str | None:
-        email = _first(obj.emailaddresss)
-        return email.email if email else None
+        return obj.primary_email
 
-    @staticmethod
-    def resolve_primary_phone(obj: Any) -> str | None:
-        phone = _first(obj.phonenumbers)
-        return (phone.e164 or phone.number) if phone else None
+    resolve_primary_phone = staticmethod(_list_primary_phone)
 
 
 class AccountOut(AccountListOut):
@@ -317,6 +343,13 @@ class AccountOut(AccountListOut):
     emails: list[EmailOut]
     phones: list[PhoneOut]
     addresses: list[AddressOut]
+
+    @staticmethod
+    def resolve_tags(obj: Any) -> list[str]:
+        return _names(obj.tags)
+
+    resolve_primary_email = staticmethod(_detail_primary_email)
+    resolve_primary_phone = staticmethod(_detail_primary_phone)
 
     @staticmethod
     def resolve_emails(obj: Any) -> list[Any]:
@@ -461,8 +494,8 @@ class ContactHit(Schema):
     primary_email: str | None
     primary_phone: str | None
 
-    resolve_primary_email = staticmethod(ContactListOut.resolve_primary_email)
-    resolve_primary_phone = staticmethod(ContactListOut.resolve_primary_phone)
+    resolve_primary_email = staticmethod(ContactListOut.resolve_primary_email)  # list rows
+    resolve_primary_phone = staticmethod(_list_primary_phone)
 
 
 class AccountHit(Schema):

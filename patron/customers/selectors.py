@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from patron.core import audit
 from patron.core.models import AuditEvent, Role, Team, User
@@ -23,13 +23,56 @@ from .models import (
     EmailAddress,
     PhoneNumber,
     PostalAddress,
+    Tag,
     TimelineEntry,
 )
 
 
+def _primary_point(model: type[models.Model], owner: str, column: str) -> Subquery:
+    """`column` of the record's primary email/phone (primary first, then the oldest): the
+    same row the detail page lists first, read in the list query instead of prefetching
+    every email and phone of the page as model instances."""
+    return Subquery(model.objects.filter(**{owner: OuterRef("pk")})
+                    .order_by("-is_primary", "id").values(column)[:1])
+
+
+def _with_primary_points(qs: QuerySet, owner: str) -> QuerySet:
+    return qs.annotate(
+        primary_email=_primary_point(EmailAddress, owner, "email"),
+        primary_phone_e164=_primary_point(PhoneNumber, owner, "e164"),
+        primary_phone_number=_primary_point(PhoneNumber, owner, "number"),
+    )
+
+
 def contacts_for_list(qs: QuerySet[Contact]) -> QuerySet[Contact]:
-    """What a list row shows (owner, primary email/phone, accounts, tags) in a fixed number of
-    queries, whatever the page size."""
+    """What a list row shows, in a fixed number of queries whatever the page size: owner and
+    team; `primary_email`, `primary_phone_e164`/`_number` (annotations); `account_links`
+    (relationships, primary first, with the account's id and name) and `tag_list`.
+
+    Plain lists (`to_attr`) rather than the related managers: Django clones a queryset per
+    row and relation to fill a manager's cache, which cost more than the rows themselves."""
+    return _with_primary_points(qs.select_related("owner", "team"), "contact").prefetch_related(
+        Prefetch("relationships",
+                 queryset=AccountRelationship.objects.select_related("account")
+                 .only("id", "version", "contact_id", "account_id", "role", "is_primary",
+                       "started_on", "ended_on", "account__id", "account__name")
+                 .order_by("-is_primary", "id"),
+                 to_attr="account_links"),
+        Prefetch("tags", queryset=Tag.objects.all(), to_attr="tag_list"),
+    )
+
+
+def accounts_for_list(qs: QuerySet[Account]) -> QuerySet[Account]:
+    """As `contacts_for_list`: owner, team, parent, the primary email and phone
+    (annotations) and `tag_list`."""
+    return _with_primary_points(qs.select_related("owner", "team", "parent"), "account"
+                                ).prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.all(), to_attr="tag_list"),
+    )
+
+
+def _contact_detail(qs: QuerySet[Contact]) -> QuerySet[Contact]:
+    """Everything the contact page and the API detail show, through the related managers."""
     return qs.select_related("owner", "team").prefetch_related(
         Prefetch("emailaddresss", queryset=EmailAddress.objects.order_by("-is_primary", "id")),
         Prefetch("phonenumbers", queryset=PhoneNumber.objects.order_by("-is_primary", "id")),
@@ -37,14 +80,16 @@ def contacts_for_list(qs: QuerySet[Contact]) -> QuerySet[Contact]:
                  queryset=AccountRelationship.objects.select_related("account")
                  .order_by("-is_primary", "id")),
         "tags",
+        Prefetch("postaladdresss", queryset=PostalAddress.objects.order_by("-is_primary", "id")),
     )
 
 
-def accounts_for_list(qs: QuerySet[Account]) -> QuerySet[Account]:
+def _account_detail(qs: QuerySet[Account]) -> QuerySet[Account]:
     return qs.select_related("owner", "team", "parent").prefetch_related(
         Prefetch("emailaddresss", queryset=EmailAddress.objects.order_by("-is_primary", "id")),
         Prefetch("phonenumbers", queryset=PhoneNumber.objects.order_by("-is_primary", "id")),
         "tags",
+        Prefetch("postaladdresss", queryset=PostalAddress.objects.order_by("-is_primary", "id")),
     )
 
 
@@ -58,15 +103,11 @@ def account_visible(*, user: Any, action: str = "view") -> QuerySet[Account]:
 
 def contact_get(*, user: Any, pk: int, action: str = "view") -> Contact:
     """The contact if `user` may `action` it; Contact.DoesNotExist otherwise (a 404)."""
-    return contacts_for_list(contact_visible(user=user, action=action)).prefetch_related(
-        Prefetch("postaladdresss", queryset=PostalAddress.objects.order_by("-is_primary", "id"))
-    ).get(pk=pk)
+    return _contact_detail(contact_visible(user=user, action=action)).get(pk=pk)
 
 
 def account_get(*, user: Any, pk: int, action: str = "view") -> Account:
-    return accounts_for_list(account_visible(user=user, action=action)).prefetch_related(
-        Prefetch("postaladdresss", queryset=PostalAddress.objects.order_by("-is_primary", "id"))
-    ).get(pk=pk)
+    return _account_detail(account_visible(user=user, action=action)).get(pk=pk)
 
 
 def account_members(*, user: Any, account: Account) -> QuerySet[AccountRelationship]:
@@ -119,8 +160,9 @@ def global_search(*, user: Any, query: str, limit: int = 8) -> dict[str, list[An
     contacts = search.apply_search(contact_visible(user=user), query, region=region)
     accounts = search.apply_search(account_visible(user=user), query, region=region)
     return {
-        "contacts": list(contacts_for_list(contacts).order_by("last_name", "first_name", "id")
-                         [:limit]),
+        # A hit shows the name and the primary email and phone, nothing else of the row.
+        "contacts": list(_with_primary_points(contacts, "contact")
+                         .order_by("last_name", "first_name", "id")[:limit]),
         "accounts": list(accounts.order_by("name", "id")[:limit]),
     }
 
@@ -258,6 +300,4 @@ def history_rows(*, user: Any, record: Contact | Account, limit: int = 200
 
 def tag_names() -> list[str]:
     """Every tag's name, for filter pickers (tags are labels, not customer records)."""
-    from .models import Tag
-
     return list(Tag.objects.order_by("name").values_list("name", flat=True))

@@ -147,6 +147,12 @@ def phone(point: Any) -> str:
 
 
 @register.filter
+def phone_display(e164: str | None, number: str | None) -> str:
+    """`phone` for a list row's annotated primary phone: `{{ e164|phone_display:number }}`."""
+    return phones.display(e164 or "", number or "")
+
+
+@register.filter
 def duration(seconds: Any) -> str:
     try:
         total = int(seconds)

@@ -118,33 +118,29 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 # --- CSV export -----------------------------------------------------------------------------
 
-def _primary(items: list[Any], attr: str) -> str:
-    return getattr(items[0], attr) if items else ""
+def _list_phone(record: Any) -> str:
+    """The primary phone annotated by the list selectors: E.164, else as typed."""
+    return record.primary_phone_e164 or record.primary_phone_number or ""
 
 
 def _contact_rows(queryset: QuerySet, definitions: list[CustomFieldDefinition]):
     for c in queryset.iterator(chunk_size=1000):
-        emails = list(c.emailaddresss.all())
-        phone_numbers = list(c.phonenumbers.all())
-        accounts = [r.account.name for r in c.relationships.all()]
+        accounts = [r.account.name for r in c.account_links]
         yield [c.pk, c.prefix, c.first_name, c.middle_name, c.last_name, c.job_title,
-               c.get_lifecycle_stage_display(), _primary(emails, "email"),
-               (phone_numbers[0].e164 or phone_numbers[0].number) if phone_numbers else "",
+               c.get_lifecycle_stage_display(), c.primary_email or "", _list_phone(c),
                "; ".join(accounts), c.owner.display_name if c.owner else "",
-               c.team.name if c.team else "", "; ".join(t.name for t in c.tags.all()),
+               c.team.name if c.team else "", "; ".join(t.name for t in c.tag_list),
                c.created_at.isoformat(), c.updated_at.isoformat(),
                *[(c.custom_fields or {}).get(d.name) for d in definitions]]
 
 
 def _account_rows(queryset: QuerySet, definitions: list[CustomFieldDefinition]):
     for a in queryset.iterator(chunk_size=1000):
-        emails = list(a.emailaddresss.all())
-        phone_numbers = list(a.phonenumbers.all())
         yield [a.pk, a.name, a.domain, a.industry, a.employee_count,
-               a.annual_revenue, a.get_lifecycle_stage_display(), _primary(emails, "email"),
-               (phone_numbers[0].e164 or phone_numbers[0].number) if phone_numbers else "",
+               a.annual_revenue, a.get_lifecycle_stage_display(), a.primary_email or "",
+               _list_phone(a),
                a.parent.name if a.parent else "", a.owner.display_name if a.owner else "",
-               a.team.name if a.team else "", "; ".join(t.name for t in a.tags.all()),
+               a.team.name if a.team else "", "; ".join(t.name for t in a.tag_list),
                a.created_at.isoformat(), a.updated_at.isoformat(),
                *[(a.custom_fields or {}).get(d.name) for d in definitions]]
 
