@@ -141,9 +141,9 @@ def test_contact_list_query_count_does_not_grow_with_rows(client, rep_north):
                          phones=[{"number": f"+4420794601{i:02d}"}])
         services.relationship_add(actor=rep_north, contact=c, account=account)
     many = _count_list_queries(client, "/contacts/")
-    # session, user, role, settings, custom fields (filters and columns), pickers (owners,
-    # teams, tags), the page with its primary email and phone, its accounts and its tags.
-    assert few == many == 12
+    # session, user with its role, settings, custom fields, the page (with its primary email
+    # and phone), its accounts, its tags, then the pickers (owners, teams, tag names).
+    assert few == many == 10
 
 
 @pytest.mark.django_db
@@ -158,7 +158,7 @@ def test_account_list_query_count_does_not_grow_with_rows(client, rep_north):
         make_account(rep_north, f"B{i}", tags=["VIP", "Partner"], data={"parent": parent},
                      phones=[{"number": f"+4420794601{i:02d}"}])
     many = _count_list_queries(client, "/accounts/")
-    assert few == many == 11  # as for contacts, without the accounts query
+    assert few == many == 9  # as for contacts, without the accounts query
 
 
 # --- permissions ------------------------------------------------------------------------------
@@ -561,8 +561,8 @@ def test_account_lookup_returns_at_most_ten_in_a_fixed_number_of_queries(client,
         response = client.get("/accounts/lookup/?field=parent&q=acme", HTTP_HX_REQUEST="true")
     assert [a.name for a in response.context["accounts"]] == [f"Acme {i:02d}" for i in range(10)]
     assert response.content.decode().count('role="option"') == 10
-    # session, user, organisation settings, the user's role, the matches
-    assert len(few.captured_queries) == len(many.captured_queries) == 5
+    # session, user with its role, organisation settings, the matches
+    assert len(few.captured_queries) == len(many.captured_queries) == 4
 
 
 @pytest.mark.django_db
@@ -751,10 +751,10 @@ def test_history_query_count_does_not_grow_with_events_or_references(client, man
     many, html = _count_history_queries(client, f"/accounts/{account.pk}/history/")
     many_contact, contact_html = _count_history_queries(client,
                                                         f"/contacts/{contact.pk}/history/")
-    # The record page's own queries (session, user, role, settings, the record and its
-    # prefetches), the events, then one query each for users, teams and accounts.
-    assert few == many == 13
-    assert few_contact == many_contact == 14
+    # The record page's own queries (session, user with its role, settings, the record and
+    # its prefetches), the events, then one query each for users, teams and accounts.
+    assert few == many == 12
+    assert few_contact == many_contact == 13
     users = list(User.objects.order_by("-pk")[:2])
     newest, previous = users[0], users[1]
     parents = list(Account.objects.filter(name__startswith="Parent ").order_by("-pk")[:2])
