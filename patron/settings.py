@@ -116,12 +116,7 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PATRON_TEST_DB_NAME") or
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
-AUTHENTICATION_BACKENDS = [
-    "patron.core.auth.PatronBackend",  # the user with its role: one query, not two
-    # Only so that sessions signed in before PatronBackend existed stay signed in (a session
-    # remembers the path of its backend); PatronBackend answers every sign-in itself.
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["patron.core.auth.PatronBackend"]  # the user with its role, one query
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

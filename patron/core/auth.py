@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import PermissionDenied
 
 
 class PatronBackend(ModelBackend):
@@ -20,13 +19,3 @@ class PatronBackend(ModelBackend):
         except model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None
-
-    def authenticate(self, request: Any, username: str | None = None,
-                     password: str | None = None, **kwargs: Any) -> Any:
-        user = super().authenticate(request, username=username, password=password, **kwargs)
-        if user is None:
-            # The plain ModelBackend listed after this one (only for sessions signed in
-            # before it existed) would give the same answer: stop here rather than hash
-            # the password a second time.
-            raise PermissionDenied
-        return user
