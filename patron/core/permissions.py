@@ -12,16 +12,13 @@ visibility they inherit (an email inherits the visibility of its contact).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
 
 from . import context
-from .models import OrganisationSettings, RecordVisibility
-
-if TYPE_CHECKING:
-    from .models import User
+from .models import OrganisationSettings, RecordVisibility, User
 
 ACTIONS = ("view", "add", "change", "delete", "export")
 
@@ -57,7 +54,12 @@ def _ownership_q(user: User, action: str) -> Q | None:
     q = Q(owner=user)
     shares_team = visibility == RecordVisibility.TEAM or user.manages_team
     if shares_team and user.team_id is not None:
-        q |= Q(team_id=user.team_id) | Q(owner__team_id=user.team_id)
+        # "Owned by a member of the team" as `owner_id IN (the team's user ids)`, not
+        # `owner__team_id`: the latter joins the user table, and PostgreSQL then looked up
+        # the owner of every contact it walked in list order before filtering (3x the
+        # buffers of the subquery, which it hashes once). Same rows.
+        team_members = User.objects.filter(team_id=user.team_id).values("pk")
+        q |= Q(team_id=user.team_id) | Q(owner_id__in=team_members)
     return q
 
 
