@@ -17,15 +17,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-var/secret.key:
-	@mkdir -p var
-	@$(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret.key
-
 ## Run Patron on SQLite with demo data at http://127.0.0.1:8000
-run: install var/secret.key
-	@PATRON_SECRET_KEY=$$(cat var/secret.key) $(VENV)/bin/patron migrate --no-input
-	@PATRON_SECRET_KEY=$$(cat var/secret.key) $(VENV)/bin/patron demo --contacts $(CONTACTS) --if-empty
-	@PATRON_SECRET_KEY=$$(cat var/secret.key) $(VENV)/bin/patron serve
+run: install
+	@$(VENV)/bin/patron migrate --no-input
+	@$(VENV)/bin/patron demo --contacts $(CONTACTS) --if-empty
+	@$(VENV)/bin/patron serve
 
 ## Run the whole test suite on SQLite and PostgreSQL
 test: install

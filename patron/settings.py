@@ -22,17 +22,29 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 DEBUG = env_bool("PATRON_DEBUG", False)
 
-# A development key is only acceptable when debugging or testing; production must set one.
-SECRET_KEY = os.environ.get("PATRON_SECRET_KEY", "")
-if not SECRET_KEY:
-    if DEBUG or env_bool("PATRON_ALLOW_INSECURE_KEY", False):
-        SECRET_KEY = "patron-insecure-development-key-do-not-use-in-production"  # noqa: S105
-    else:
-        from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured(
-            "PATRON_SECRET_KEY is not set. Set it, or set PATRON_DEBUG=1 for development."
-        )
+
+def _secret_key() -> str:
+    """PATRON_SECRET_KEY from the environment; otherwise a key generated once for this install
+    and kept in VAR_DIR/secret.key (readable by its owner only), so that sessions survive
+    restarts and no key is ever shared between installs or committed."""
+    key = os.environ.get("PATRON_SECRET_KEY", "")
+    if key:
+        return key
+    if env_bool("PATRON_ALLOW_INSECURE_KEY", False):  # the test suite's throwaway key
+        return "patron-insecure-test-key-never-used-by-a-running-install"  # noqa: S105
+    key_file = VAR_DIR / "secret.key"
+    if not key_file.exists():
+        import secrets
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
 
 ALLOWED_HOSTS = [
     h.strip()
