@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django_filters import MultipleChoiceFilter
 from ninja import Field, Query, Router, Status
 from pydantic import create_model
@@ -143,6 +143,66 @@ def _page(page: Any) -> dict[str, Any]:
             "previous_cursor": page.previous_cursor}
 
 
+# --- list rows as plain data -------------------------------------------------------------------
+# The list endpoints answer with `ContactPage`/`AccountPage` built here as plain dicts, keys in
+# the schemas' field order, and rendered without validating 50 ORM rows through pydantic
+# (which was a fifth of the request). The OpenAPI document still describes the schemas, and
+# the tests check the JSON equals what the schemas produce from the same rows.
+
+def _user_ref(user: Any) -> dict[str, Any] | None:
+    return None if user is None else {"id": user.id, "name": user.display_name}
+
+
+def _team_ref(team: Any) -> dict[str, Any] | None:
+    return None if team is None else {"id": team.id, "name": team.name}
+
+
+def _list_phone(row: Any) -> str | None:
+    """As `schemas._list_primary_phone`: E.164, else as typed, None without a phone."""
+    if row.primary_phone_number is None:
+        return None
+    return row.primary_phone_e164 or row.primary_phone_number
+
+
+def _contact_row(c: Any) -> dict[str, Any]:
+    """One `ContactListOut`, from a `selectors.contacts_for_list` row."""
+    return {
+        "id": c.id, "version": c.version, "first_name": c.first_name,
+        "last_name": c.last_name, "full_name": c.full_name, "job_title": c.job_title,
+        "lifecycle_stage": c.lifecycle_stage, "owner": _user_ref(c.owner),
+        "team": _team_ref(c.team), "tags": [t["name"] for t in c.tag_list],
+        "primary_email": c.primary_email, "primary_phone": _list_phone(c),
+        "accounts": [{"id": r["id"], "version": r["version"], "account": r["account"],
+                      "role": r["role"], "is_primary": r["is_primary"],
+                      "started_on": r["started_on"], "ended_on": r["ended_on"]}
+                     for r in c.account_links],
+        "custom_fields": c.custom_fields, "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    }
+
+
+def _account_row(a: Any) -> dict[str, Any]:
+    """One `AccountListOut`, from a `selectors.accounts_for_list` row."""
+    parent = a.parent
+    return {
+        "id": a.id, "version": a.version, "name": a.name, "domain": a.domain,
+        "industry": a.industry, "lifecycle_stage": a.lifecycle_stage,
+        "parent": None if parent is None else {"id": parent.id, "name": parent.name},
+        "owner": _user_ref(a.owner), "team": _team_ref(a.team),
+        "tags": [t["name"] for t in a.tag_list], "primary_email": a.primary_email,
+        "primary_phone": _list_phone(a), "custom_fields": a.custom_fields,
+        "created_at": a.created_at, "updated_at": a.updated_at,
+    }
+
+
+def _list_response(request: HttpRequest, page: Any, row: Any) -> HttpResponse:
+    data = {"results": [row(item) for item in page.items], "next_cursor": page.next_cursor,
+            "previous_cursor": page.previous_cursor}
+    from patron.api import api  # the API object imports this module
+
+    return api.create_response(request, data, status=200)
+
+
 # --- list parameters, generated from the one filter definition -------------------------------
 
 def _list_params(name: str, filterset: type, orderings: dict[str, list[str]], default: str
@@ -187,7 +247,7 @@ def contact_list(request: HttpRequest, params: Query[ContactListParams]):  # typ
     qs = _filtered(request, ContactFilterSet, selectors.contact_visible(user=user))
     _, ordering = ordering_for(CONTACT_ORDERINGS, params.ordering, "name")
     page = _paginated(selectors.contacts_for_list(qs), ordering, params)
-    return _page(page)
+    return _list_response(request, page, _contact_row)
 
 
 @router.post("/contacts", response={201: ContactOut, **ERRORS}, tags=["Contacts"])
@@ -243,7 +303,7 @@ def account_list(request: HttpRequest, params: Query[AccountListParams]):  # typ
     qs = _filtered(request, AccountFilterSet, selectors.account_visible(user=user))
     _, ordering = ordering_for(ACCOUNT_ORDERINGS, params.ordering, "name")
     page = _paginated(selectors.accounts_for_list(qs), ordering, params)
-    return _page(page)
+    return _list_response(request, page, _account_row)
 
 
 @router.post("/accounts", response={201: AccountOut, **ERRORS}, tags=["Accounts"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -55,7 +57,17 @@ class _CustomerFilterSet(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, request=None, user=None, prefix=None):
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
         self.user = user if user is not None else getattr(request, "user", None)
-        self.custom_definitions = custom_fields.definitions_for(self.object_type)
+        # The definitions are read (one query) only when a `cf_` parameter is given or a
+        # caller asks for them (the UI lists): a plain list request does not pay for them.
+        # An unknown `cf_` name still has no filter, so the API still refuses it.
+        if data is not None and any(str(key).startswith("cf_") for key in data):
+            self._add_custom_filters()
+
+    @functools.cached_property
+    def custom_definitions(self) -> list:
+        return custom_fields.definitions_for(self.object_type)
+
+    def _add_custom_filters(self) -> None:
         for definition in self.custom_definitions:
             self.filters[f"cf_{definition.name}"] = django_filters.CharFilter(
                 field_name=f"cf_{definition.name}",  # errors name the parameter

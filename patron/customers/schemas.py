@@ -218,7 +218,7 @@ class ContactListOut(Schema):
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:
-        return [t.name for t in obj.tag_list]
+        return [t["name"] for t in obj.tag_list]
 
     @staticmethod
     def resolve_primary_email(obj: Any) -> str | None:
@@ -327,7 +327,7 @@ class AccountListOut(Schema):
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:
-        return [t.name for t in obj.tag_list]
+        return [t["name"] for t in obj.tag_list]
 
     @staticmethod
     def resolve_primary_email(obj: Any) -> str | None:

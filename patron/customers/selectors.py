@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.query import ModelIterable
 
 from patron.core import audit
 from patron.core.models import AuditEvent, Role, Team, User
@@ -44,31 +46,91 @@ def _with_primary_points(qs: QuerySet, owner: str) -> QuerySet:
     )
 
 
+def _tag_lists(model: type[models.Model], rows: list[Any]) -> None:
+    """`tag_list` on each row: its tags as `{"name", "color"}` dicts, by name."""
+    column = f"{model._meta.model_name}_id"
+    tags: dict[int, list[dict[str, str]]] = {row.pk: [] for row in rows}
+    for owner_id, name, color in (model.tags.through.objects  # type: ignore[attr-defined]
+                                  .filter(**{f"{column}__in": list(tags)})
+                                  .order_by("tag__name")
+                                  .values_list(column, "tag__name", "tag__color")):
+        tags[owner_id].append({"name": name, "color": color})
+    for row in rows:
+        row.tag_list = tags[row.pk]
+
+
+def _account_link_lists(rows: list[Any]) -> None:
+    """`account_links` on each contact: its relationships (primary first, then the oldest) as
+    dicts shaped like `ContactAccountOut`, the account as `{"id", "name"}`."""
+    links: dict[int, list[dict[str, Any]]] = {row.pk: [] for row in rows}
+    for (contact_id, pk, version, account_id, account_name, role, is_primary, started_on,
+         ended_on) in (AccountRelationship.objects.filter(contact_id__in=list(links))
+                       .order_by("-is_primary", "id")
+                       .values_list("contact_id", "id", "version", "account_id",
+                                    "account__name", "role", "is_primary", "started_on",
+                                    "ended_on")):
+        links[contact_id].append({
+            "id": pk, "version": version, "account_id": account_id,
+            "account": {"id": account_id, "name": account_name}, "role": role,
+            "is_primary": is_primary, "started_on": started_on, "ended_on": ended_on,
+        })
+    for row in rows:
+        row.account_links = links[row.pk]
+
+
+class _ListIterable(ModelIterable):
+    """Model rows plus what a list row reads from other tables, one `values_list` query per
+    table and batch (the whole result, or each chunk of `.iterator(chunk_size=...)`): no
+    model instances and no prefetch machinery for the relationships and tags."""
+
+    def attach(self, rows: list[Any]) -> None:
+        raise NotImplementedError
+
+    def __iter__(self):
+        rows = super().__iter__()
+        size = self.chunk_size if self.chunked_fetch else None
+        while batch := list(itertools.islice(rows, size)):
+            self.attach(batch)
+            yield from batch
+            if size is None:
+                return
+
+
+class _ContactListIterable(_ListIterable):
+    def attach(self, rows: list[Any]) -> None:
+        _account_link_lists(rows)
+        _tag_lists(Contact, rows)
+
+
+class _AccountListIterable(_ListIterable):
+    def attach(self, rows: list[Any]) -> None:
+        _tag_lists(Account, rows)
+
+
+def _listed(qs: QuerySet, iterable_class: type[ModelIterable]) -> QuerySet:
+    qs = qs.all()
+    qs._iterable_class = iterable_class
+    return qs
+
+
 def contacts_for_list(qs: QuerySet[Contact]) -> QuerySet[Contact]:
     """What a list row shows, in a fixed number of queries whatever the page size: owner and
     team; `primary_email`, `primary_phone_e164`/`_number` (annotations); `account_links`
-    (relationships, primary first, with the account's id and name) and `tag_list`.
+    (relationships, primary first, as dicts with the account's id and name) and `tag_list`
+    (`{"name", "color"}` dicts), filled when the rows are read.
 
-    Plain lists (`to_attr`) rather than the related managers: Django clones a queryset per
-    row and relation to fill a manager's cache, which cost more than the rows themselves."""
-    return _with_primary_points(qs.select_related("owner", "team"), "contact").prefetch_related(
-        Prefetch("relationships",
-                 queryset=AccountRelationship.objects.select_related("account")
-                 .only("id", "version", "contact_id", "account_id", "role", "is_primary",
-                       "started_on", "ended_on", "account__id", "account__name")
-                 .order_by("-is_primary", "id"),
-                 to_attr="account_links"),
-        Prefetch("tags", queryset=Tag.objects.all(), to_attr="tag_list"),
-    )
+    Plain lists filled from `values_list` rather than related managers or prefetched model
+    instances: Django clones a queryset per row and relation to fill a manager's cache, and
+    the prefetch machinery with its model instances cost more than the rows themselves."""
+    return _listed(_with_primary_points(qs.select_related("owner", "team"), "contact"),
+                   _ContactListIterable)
 
 
 def accounts_for_list(qs: QuerySet[Account]) -> QuerySet[Account]:
     """As `contacts_for_list`: owner, team, parent, the primary email and phone
     (annotations) and `tag_list`."""
-    return _with_primary_points(qs.select_related("owner", "team", "parent"), "account"
-                                ).prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.all(), to_attr="tag_list"),
-    )
+    return _listed(_with_primary_points(qs.select_related("owner", "team", "parent"),
+                                        "account"), _AccountListIterable)
 
 
 def _contact_detail(qs: QuerySet[Contact]) -> QuerySet[Contact]:

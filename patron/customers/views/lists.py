@@ -125,11 +125,11 @@ def _list_phone(record: Any) -> str:
 
 def _contact_rows(queryset: QuerySet, definitions: list[CustomFieldDefinition]):
     for c in queryset.iterator(chunk_size=1000):
-        accounts = [r.account.name for r in c.account_links]
+        accounts = [r["account"]["name"] for r in c.account_links]
         yield [c.pk, c.prefix, c.first_name, c.middle_name, c.last_name, c.job_title,
                c.get_lifecycle_stage_display(), c.primary_email or "", _list_phone(c),
                "; ".join(accounts), c.owner.display_name if c.owner else "",
-               c.team.name if c.team else "", "; ".join(t.name for t in c.tag_list),
+               c.team.name if c.team else "", "; ".join(t["name"] for t in c.tag_list),
                c.created_at.isoformat(), c.updated_at.isoformat(),
                *[(c.custom_fields or {}).get(d.name) for d in definitions]]
 
@@ -140,7 +140,7 @@ def _account_rows(queryset: QuerySet, definitions: list[CustomFieldDefinition]):
                a.annual_revenue, a.get_lifecycle_stage_display(), a.primary_email or "",
                _list_phone(a),
                a.parent.name if a.parent else "", a.owner.display_name if a.owner else "",
-               a.team.name if a.team else "", "; ".join(t.name for t in a.tag_list),
+               a.team.name if a.team else "", "; ".join(t["name"] for t in a.tag_list),
                a.created_at.isoformat(), a.updated_at.isoformat(),
                *[(a.custom_fields or {}).get(d.name) for d in definitions]]
 
