@@ -82,7 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "patron.core.middleware.ActorMiddleware",
+    "patron.core.middleware.PrivateCacheMiddleware",
 ]
 
 ROOT_URLCONF = "patron.urls"

@@ -24,12 +24,9 @@ class RequestContextMiddleware:
         return response
 
 
-class ActorMiddleware:
-    """Placeholder hook kept last in the chain: nothing implicit happens here.
-
-    The actor of a change is always passed explicitly to services; this middleware only
-    marks responses of authenticated pages as private so that no proxy caches them.
-    """
+class PrivateCacheMiddleware:
+    """Marks the responses of signed-in users `private, no-store`: customer data must not be
+    kept by a shared proxy cache or the browser's back-forward cache."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -33,3 +33,9 @@ def test_a_malformed_request_id_is_replaced(client, rep_north):
     assert response.status_code == 200
     assert response["X-Request-ID"] != "<script>"
     assert len(response["X-Request-ID"]) == 32
+
+
+def test_signed_in_pages_are_never_cached_by_shared_caches(client, rep_north):
+    assert "Cache-Control" not in client.get("/api/openapi.json")  # anonymous: left alone
+    client.force_login(rep_north)
+    assert client.get("/contacts/")["Cache-Control"] == "private, no-store"
