@@ -4,6 +4,8 @@ Admin writes are audited like every other write: custom fields go through their 
 (which validate choices); the other configuration objects are recorded by `AuditedAdmin`.
 """
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -65,7 +67,8 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
                       "is_active", "is_staff", "is_superuser"]
     list_display = ["username", "first_name", "last_name", "email", "role", "team", "is_active"]
     list_filter = ["role", "team", "is_active", "is_staff"]
-    fieldsets = BaseUserAdmin.fieldsets + (("Patron", {"fields": ("role", "team")}),)
+    # BaseUserAdmin.fieldsets is a tuple (the stubs allow list | tuple | None).
+    fieldsets = cast(tuple, BaseUserAdmin.fieldsets) + (("Patron", {"fields": ("role", "team")}),)
     add_fieldsets = BaseUserAdmin.add_fieldsets + (
         ("Patron", {"fields": ("email", "first_name", "last_name", "role", "team")}),
     )

@@ -7,7 +7,7 @@ import decimal
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -41,7 +41,7 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
             else:
                 values[name] = sorted(str(v) for v in getattr(obj, name).all())
         elif field.is_relation:
-            values[name] = getattr(obj, field.attname)
+            values[name] = getattr(obj, cast(models.Field, field).attname)
         else:
             values[name] = _jsonable(getattr(obj, name))
     return values

@@ -12,7 +12,7 @@ visibility they inherit (an email inherits the visibility of its contact).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 from django.db.models import Q
@@ -96,12 +96,12 @@ def restrict(queryset: models.QuerySet, user: Any, action: str = "view") -> mode
         return queryset.none()
     if user.sees_all_records:
         return queryset
-    q = _ownership_q(user, action)
-    return queryset if q is None else queryset.filter(q)
+    own_q = _ownership_q(user, action)
+    return queryset if own_q is None else queryset.filter(own_q)
 
 
 def _is_unrestricted(model: type[models.Model], user: Any, action: str) -> bool:
-    if not can(user, f"{model.permission_name}.{action}"):
+    if not can(user, f"{cast(Any, model).permission_name}.{action}"):
         return False
     return user.sees_all_records or _ownership_q(user, action) is None
 
@@ -110,4 +110,4 @@ class RestrictedQuerySet(models.QuerySet):
     """A queryset with `.restrict(user, action)`: the only way views and APIs read records."""
 
     def restrict(self, user: Any, action: str = "view") -> RestrictedQuerySet:
-        return restrict(self, user, action)
+        return cast(RestrictedQuerySet, restrict(self, user, action))

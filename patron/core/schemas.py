@@ -179,7 +179,7 @@ class CustomFieldPatch(InputSchema):
 
     version: int
     label: str = Field(None, max_length=100)  # type: ignore[assignment]
-    choices: list[str | int | float] = Field(None)  # type: ignore[assignment]
+    choices: list[str | int | float] = Field(None)  # type: ignore[assignment, arg-type]
     required: bool = Field(None)  # type: ignore[assignment]
     help_text: str = Field(None, max_length=200)  # type: ignore[assignment]
     show_in_list: bool = Field(None)  # type: ignore[assignment]

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services
-from .web import apply_validation_error, domain_errors
+from .web import apply_validation_error, domain_errors, request_user
 
 
 class ApiTokenForm(forms.Form):
@@ -29,7 +29,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     new_token = None
     if request.method == "POST" and form.is_valid():
         try:
-            new_token, new_key = services.api_token_create(actor=request.user,
+            new_token, new_key = services.api_token_create(actor=request_user(request),
                                                            name=form.cleaned_data["name"])
         except ValidationError as exc:
             apply_validation_error(form, exc)
@@ -46,6 +46,6 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = selectors.api_tokens_for(user=request.user).get(pk=pk)
-    services.api_token_revoke(actor=request.user, token=token)
+    services.api_token_revoke(actor=request_user(request), token=token)
     messages.success(request, f"The token “{token.name}” was revoked.")
     return redirect("api_tokens")

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
 
 from .exceptions import PermissionDeniedError
+
+if TYPE_CHECKING:
+    from .models import User
 
 
 def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -29,9 +32,16 @@ def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def request_user(request: HttpRequest) -> User:
+    """The signed-in user of a view behind @login_required (typed as our User)."""
+    user = request.user
+    assert user.is_authenticated, "request_user() is for views behind @login_required"
+    return user
+
+
 def wants_partial(request: HttpRequest) -> bool:
     """An htmx request that will swap part of the page (not a history restore)."""
-    htmx = getattr(request, "htmx", None)
+    htmx: Any = getattr(request, "htmx", None)
     return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
 
 

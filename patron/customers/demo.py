@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 from django.contrib.auth.hashers import make_password
@@ -266,7 +266,7 @@ def phone_blocks(country: str, number_type: int, count: int, rng: random.Random,
                 nat_t, intl_t, e164_head = (_template(nat, FREE_DIGITS),
                                             _template(intl, FREE_DIGITS), e164[:-FREE_DIGITS])
             if (_fill(nat_t.split("#"), suffix) != nat
-                    or _fill(intl_t.split("#"), suffix) != intl
+                    or _fill(cast(str, intl_t).split("#"), suffix) != intl
                     or e164 != e164_head + suffix
                     or to_e164(intl, default_region) != e164
                     or (country == default_region and to_e164(nat, default_region) != e164)):
@@ -447,7 +447,7 @@ class DemoResult:
 
 
 def _next_id(model: type[models.Model]) -> int:
-    return (model.objects.aggregate(m=models.Max("id"))["m"] or 0) + 1
+    return (model._default_manager.aggregate(m=models.Max("id"))["m"] or 0) + 1
 
 
 class DemoGenerator:
@@ -704,6 +704,9 @@ class DemoGenerator:
         market_choices = self.market_choices
         dt_ = self.dt
         bar = self._bar(n, "contacts", "contact")
+        # (contact, account, role, is_primary, started, ended, version, created, updated)
+        rels: list[tuple[int, int, str, bool, dt.date | None, dt.date | None, int,
+                         dt.datetime, dt.datetime]]
         for start in range(0, n, self.batch_size):
             stop = min(n, start + self.batch_size)
             contacts, emails, phone_rows, addresses, rels, tags, entries = ([], [], [], [], [],

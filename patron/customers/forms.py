@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -18,7 +18,7 @@ class AccountPicker(forms.Widget):
     `/accounts/lookup/` for at most ten matches. Never renders an option per account."""
 
     template_name = "customers/partials/account_picker.html"
-    queryset = None  # set by AccountPickerField: the accounts the user may pick
+    queryset: Any = None  # set by AccountPickerField: the accounts the user may pick
 
     def __init__(self, attrs=None, *, exclude_pk: int | None = None) -> None:
         super().__init__(attrs)
@@ -76,11 +76,13 @@ class AccountPickerField(forms.ModelChoiceField):
         self.keep: Account | None = None
 
     def _set_queryset(self, queryset) -> None:
-        super()._set_queryset(queryset)
-        self.widget.queryset = self._queryset
-        self.widget.choices = []  # nothing to iterate: the picker renders no options
+        # _set_queryset/_get_queryset/_queryset are private Django API, absent from the stubs.
+        super()._set_queryset(queryset)  # type: ignore[misc]
+        widget = cast(AccountPicker, self.widget)
+        widget.queryset = self._queryset  # type: ignore[attr-defined]
+        widget.choices = []  # type: ignore[attr-defined]  # the picker renders no options
 
-    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)  # type: ignore[attr-defined]
 
     def set_keep(self, account: Account | None) -> None:
         self.keep = account
@@ -135,6 +137,8 @@ class _RecordForm(forms.Form):
     tags = forms.CharField(required=False, help_text="Separate tags with commas.")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
+    record_fields: list[str]  # set by each subclass
+
     def __init__(self, *args: Any, definitions: list[CustomFieldDefinition], record=None,
                  **kwargs: Any) -> None:
         if record is not None and "initial" not in kwargs and not args:
@@ -183,7 +187,8 @@ class ContactForm(_RecordForm):
     record_fields = ["prefix", "first_name", "middle_name", "last_name", "suffix", "job_title",
                      "date_of_birth", "description", "lifecycle_stage"]
 
-    prefix = forms.CharField(max_length=20, required=False)
+    # A form field, not BaseForm.prefix: the form metaclass takes it out of the class.
+    prefix = forms.CharField(max_length=20, required=False)  # type: ignore[assignment]
     first_name = forms.CharField(max_length=100, required=False)
     middle_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
@@ -216,7 +221,7 @@ class AccountForm(_RecordForm):
     def __init__(self, *args: Any, parent_choices=None, **kwargs: Any) -> None:
         record = kwargs.get("record")
         super().__init__(*args, **kwargs)
-        parent = self.fields["parent"]
+        parent = cast(AccountPickerField, self.fields["parent"])
         if parent_choices is not None:
             parent.queryset = parent_choices
         if record is not None:
@@ -301,7 +306,7 @@ class CallForm(forms.Form):
         from .timeline import CALL_OUTCOMES
 
         super().__init__(*args, **kwargs)
-        self.fields["outcome"].choices = list(CALL_OUTCOMES.items())
+        cast(forms.ChoiceField, self.fields["outcome"]).choices = list(CALL_OUTCOMES.items())
 
     def service_kwargs(self) -> dict[str, Any]:
         minutes = self.cleaned_data.get("duration_minutes") or 0
@@ -344,4 +349,4 @@ class RelationshipForm(forms.Form):
     def __init__(self, *args: Any, accounts=None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if accounts is not None:
-            self.fields["account"].queryset = accounts
+            cast(AccountPickerField, self.fields["account"]).queryset = accounts

@@ -300,8 +300,8 @@ class ContactPatch(InputSchema):
     lifecycle_stage: LifecycleStage = Field(None)  # type: ignore[assignment]
     owner_id: int | None = None
     team_id: int | None = None
-    custom_fields: dict[str, Any] = Field(None)  # type: ignore[assignment]
-    tags: list[str] = Field(None)  # type: ignore[assignment]
+    custom_fields: dict[str, Any] = Field(None)  # type: ignore[assignment, arg-type]
+    tags: list[str] = Field(None)  # type: ignore[assignment, arg-type]
 
 
 # --- accounts ----------------------------------------------------------------------------------
@@ -394,8 +394,8 @@ class AccountPatch(InputSchema):
     lifecycle_stage: LifecycleStage = Field(None)  # type: ignore[assignment]
     owner_id: int | None = None
     team_id: int | None = None
-    custom_fields: dict[str, Any] = Field(None)  # type: ignore[assignment]
-    tags: list[str] = Field(None)  # type: ignore[assignment]
+    custom_fields: dict[str, Any] = Field(None)  # type: ignore[assignment, arg-type]
+    tags: list[str] = Field(None)  # type: ignore[assignment, arg-type]
 
 
 # --- timeline ----------------------------------------------------------------------------------
@@ -434,7 +434,7 @@ class TimelineEntryPatch(InputSchema):
     subject: str = Field(None, max_length=300)  # type: ignore[assignment]
     body: str = Field(None)  # type: ignore[assignment]
     occurred_at: ApiDateTime = Field(None)  # type: ignore[assignment]
-    data: dict[str, Any] = Field(None)  # type: ignore[assignment]
+    data: dict[str, Any] = Field(None)  # type: ignore[assignment, arg-type]
     due_at: ApiDateTime | None = None
     assignee_id: int | None = None
 

@@ -34,7 +34,7 @@ def _primary_point(model: type[models.Model], owner: str, column: str) -> Subque
     """`column` of the record's primary email/phone (primary first, then the oldest): the
     same row the detail page lists first, read in the list query instead of prefetching
     every email and phone of the page as model instances."""
-    return Subquery(model.objects.filter(**{owner: OuterRef("pk")})
+    return Subquery(model._default_manager.filter(**{owner: OuterRef("pk")})
                     .order_by("-is_primary", "id").values(column)[:1])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -65,7 +65,7 @@ def _require_record(actor: Any, obj: Model, action: str) -> None:
     if actor is None:
         return
     model = type(obj)
-    if not model.objects.restrict(actor, action).filter(pk=obj.pk).exists():
+    if not cast(Any, model).objects.restrict(actor, action).filter(pk=obj.pk).exists():
         raise PermissionDeniedError(f"You may not {action} this {model._meta.verbose_name}.")
 
 

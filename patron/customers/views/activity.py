@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from patron.core.permissions import can
-from patron.core.web import apply_validation_error, domain_errors, wants_partial
+from patron.core.web import apply_validation_error, domain_errors, request_user, wants_partial
 from patron.utils.cursor import paginate
 
 from .. import selectors, services, timeline
@@ -30,6 +30,18 @@ def _record(request: HttpRequest, object_type: str, pk: int) -> Contact | Accoun
     if object_type == "account":
         return selectors.account_get(user=request.user, pk=pk)
     raise Http404
+
+
+class _RecordKwargs(TypedDict, total=False):
+    contact: Contact
+    account: Account
+
+
+def _record_kwargs(record: Contact | Account) -> _RecordKwargs:
+    """`contact=record` or `account=record`, for functions that take either."""
+    if isinstance(record, Contact):
+        return {"contact": record}
+    return {"account": record}
 
 
 def _kinds() -> list[timeline.TimelineKind]:
@@ -67,7 +79,7 @@ def timeline_context(request: HttpRequest, *, contact: Contact | None = None,
 @domain_errors
 def timeline_partial(request: HttpRequest, object_type: str, pk: int) -> HttpResponse:
     record = _record(request, object_type, pk)
-    context = timeline_context(request, **{object_type: record})
+    context = timeline_context(request, **_record_kwargs(record))
     context.update(record=record, object_type=object_type)
     template = ("customers/partials/timeline_entries_more.html" if request.GET.get("cursor")
                 else "customers/partials/timeline.html")
@@ -89,7 +101,7 @@ def activity_create(request: HttpRequest, object_type: str, pk: int, kind: str) 
     if request.method == "POST" and form.is_valid():
         try:
             entry = services.timeline_entry_create(
-                actor=request.user, kind=kind, **{object_type: record}, **form.service_kwargs())
+                actor=request.user, kind=kind, **_record_kwargs(record), **form.service_kwargs())
         except ValidationError as exc:
             apply_validation_error(form, exc, {"data.duration_seconds": "duration_minutes"})
         else:
@@ -128,7 +140,7 @@ def history_partial(request: HttpRequest, object_type: str, pk: int) -> HttpResp
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = request_user(request)
     tasks = list(selectors.open_tasks_for(user=user)[:20])
     mine = selectors.contact_visible(user=user).filter(owner=user)
     recent = list(TimelineEntry.objects.restrict(user, "view")

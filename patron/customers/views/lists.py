@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -88,7 +88,7 @@ def _list(request: HttpRequest, config: ListConfig) -> HttpResponse:
         "definitions": definitions,
         "filtered": filtered,
     }
-    if wants_partial(request) and request.htmx.target == "list-results":
+    if wants_partial(request) and cast(Any, request).htmx.target == "list-results":
         return render(request, config.results_template, context)
     context.update(
         stages=LifecycleStage.choices,
@@ -145,7 +145,7 @@ def _account_rows(queryset: QuerySet, definitions: list[CustomFieldDefinition]):
                *[(a.custom_fields or {}).get(d.name) for d in definitions]]
 
 
-def _export(request: HttpRequest, config: ListConfig) -> HttpResponse:
+def _export(request: HttpRequest, config: ListConfig) -> HttpResponse | StreamingHttpResponse:
     try:
         queryset, _, ordering, filterset = _filtered(request, config, "export")
     except ValidationError as exc:
@@ -170,12 +170,12 @@ def _export(request: HttpRequest, config: ListConfig) -> HttpResponse:
 @require_GET
 @login_required
 @domain_errors
-def contact_export(request: HttpRequest) -> HttpResponse:
+def contact_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     return _export(request, CONTACTS)
 
 
 @require_GET
 @login_required
 @domain_errors
-def account_export(request: HttpRequest) -> HttpResponse:
+def account_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     return _export(request, ACCOUNTS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from patron.core.custom_fields import definitions_for
 from patron.core.exceptions import ConflictError
 from patron.core.permissions import can
-from patron.core.web import apply_validation_error, domain_errors
+from patron.core.web import apply_validation_error, domain_errors, request_user
 
 from .. import selectors, services
 from ..forms import (
@@ -132,7 +132,7 @@ def record_create(request: HttpRequest, object_type: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = form_class(data, definitions=definitions, **extra,
                       initial=None if data else {"owner": request.user.pk,
-                                                 "team": request.user.team_id,
+                                                 "team": request_user(request).team_id,
                                                  "lifecycle_stage": "lead"})
     rows = ContactPointRows(data)
     if data is not None and form.is_valid():
@@ -179,17 +179,22 @@ def record_edit(request: HttpRequest, object_type: str, pk: int) -> HttpResponse
     definitions = definitions_for(object_type)
     form_class = ContactForm if object_type == "contact" else AccountForm
     extra = ({} if object_type == "contact"
-             else {"parent_choices": _parent_choices(request.user, exclude=record)})
+             else {"parent_choices": _parent_choices(request.user, exclude=cast(Account, record))})
     conflict = False
     if request.method == "POST":
         form = form_class(request.POST, definitions=definitions, record=record, **extra)
         if form.is_valid():
-            update = (services.contact_update if object_type == "contact"
-                      else services.account_update)
-            kwargs = {object_type: record}
             try:
-                update(actor=request.user, expected_version=form.cleaned_data.get("version"),
-                       data=form.service_data(creating=False), tags=form.tag_names(), **kwargs)
+                if object_type == "contact":
+                    services.contact_update(
+                        actor=request.user, expected_version=form.cleaned_data.get("version"),
+                        data=form.service_data(creating=False), tags=form.tag_names(),
+                        contact=cast(Contact, record))
+                else:
+                    services.account_update(
+                        actor=request.user, expected_version=form.cleaned_data.get("version"),
+                        data=form.service_data(creating=False), tags=form.tag_names(),
+                        account=cast(Account, record))
             except ConflictError:
                 conflict = True
             except ValidationError as exc:
@@ -215,9 +220,9 @@ def record_delete(request: HttpRequest, object_type: str, pk: int) -> HttpRespon
     record = get(user=request.user, pk=pk, action="view")
     name = str(record)
     if object_type == "contact":
-        services.contact_delete(actor=request.user, contact=record)
+        services.contact_delete(actor=request.user, contact=cast(Contact, record))
     else:
-        services.account_delete(actor=request.user, account=record)
+        services.account_delete(actor=request.user, account=cast(Account, record))
     messages.success(request, f"{name} was deleted.")
     return redirect(f"{object_type}_list")
 
@@ -242,6 +247,7 @@ def relationship_add(request: HttpRequest, pk: int) -> HttpResponse:
     accounts = selectors.account_visible(user=request.user)
     form = RelationshipForm(request.POST if request.method == "POST" else None,
                             accounts=accounts)
+    shown_form: RelationshipForm | None = form  # None once added: the card shows no form
     if request.method == "POST" and form.is_valid():
         try:
             services.relationship_add(
@@ -251,11 +257,11 @@ def relationship_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            form = None
+            shown_form = None
             contact = selectors.contact_get(user=request.user, pk=pk)
     return render(request, "customers/partials/relationships_card.html", {
         "contact": contact, "relationships": list(contact.relationships.all()),
-        "relationship_form": form, "may_change": True,
+        "relationship_form": shown_form, "may_change": True,
     })
 
 
