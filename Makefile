@@ -30,6 +30,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy patron
 	$(VENV)/bin/ruff format --check .
 
 format: install

@@ -12,8 +12,9 @@ status=0
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "lint (ruff)"
+step "lint (ruff, mypy)"
 .venv/bin/ruff check . || status=1
+.venv/bin/mypy patron || status=1
 
 step "Django checks and migrations"
 DJANGO_SETTINGS_MODULE=patron.settings_test $PY manage.py check --fail-level WARNING || status=1
