@@ -44,19 +44,32 @@ TARGETS_MS = {"list": 30.0, "search": 50.0, "overhead": 10.0}
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_PG,
-                        help="Database to build or reuse; 'sqlite' means a file under "
-                             "benchmarks/results/ (default: %(default)s).")
-    parser.add_argument("--contacts", type=int, default=None,
-                        help="Size of the demo database (default: 1,000,000 on PostgreSQL, "
-                             "100,000 on SQLite).")
-    parser.add_argument("--requests", type=int, default=200,
-                        help="Timed requests per scenario and user (default: %(default)s).")
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_PG,
+        help="Database to build or reuse; 'sqlite' means a file under "
+        "benchmarks/results/ (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--contacts",
+        type=int,
+        default=None,
+        help="Size of the demo database (default: 1,000,000 on PostgreSQL, 100,000 on SQLite).",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=200,
+        help="Timed requests per scenario and user (default: %(default)s).",
+    )
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch-size", type=int, default=10000)
-    parser.add_argument("--rebuild", action="store_true",
-                        help="Drop the database (or delete the SQLite file) and generate it again.")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="Drop the database (or delete the SQLite file) and generate it again.",
+    )
     args = parser.parse_args()
     if args.database_url == "sqlite":
         size = args.contacts or 100_000
@@ -67,6 +80,7 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- the database --------------------------------------------------------------------------
+
 
 def ensure_postgres_database(url: str, *, drop: bool) -> None:
     """Create the PostgreSQL database named in `url` if missing (or drop it first)."""
@@ -99,18 +113,26 @@ def prepare(args: argparse.Namespace) -> dict[str, Any] | None:
         print(f"Reusing the demo database: {existing:,} contacts.")
         return None
     if existing:
-        sys.exit(f"The database holds {existing:,} contacts, not {args.contacts:,}: "
-                 "pass --rebuild to start again.")
-    print(f"Generating {args.contacts:,} contacts with `patron demo` "
-          "(this takes a while for large sizes)…")
+        sys.exit(
+            f"The database holds {existing:,} contacts, not {args.contacts:,}: "
+            "pass --rebuild to start again."
+        )
+    print(
+        f"Generating {args.contacts:,} contacts with `patron demo` "
+        "(this takes a while for large sizes)…"
+    )
     started = time.monotonic()
     call_command("demo", contacts=args.contacts, seed=args.seed, batch_size=args.batch_size)
     seconds = time.monotonic() - started
-    return {"contacts": args.contacts, "seconds": round(seconds, 1),
-            "contacts_per_second": round(args.contacts / seconds)}
+    return {
+        "contacts": args.contacts,
+        "seconds": round(seconds, 1),
+        "contacts_per_second": round(args.contacts / seconds),
+    }
 
 
 # --- picking real values ----------------------------------------------------------------------
+
 
 def sample_contacts(user: Any, count: int, rng: random.Random) -> list[dict[str, Any]]:
     """`count` random contacts the user may see, with their primary email and phone."""
@@ -127,12 +149,21 @@ def sample_contacts(user: Any, count: int, rng: random.Random) -> list[dict[str,
         for c in visible.filter(id__in=ids).values("id", "first_name", "last_name"):
             found.setdefault(c["id"], c)
     picked = rng.sample(sorted(found), count)
-    emails = dict(EmailAddress.objects.filter(contact_id__in=picked, is_primary=True)
-                  .values_list("contact_id", "email"))
-    phones = {c: (n, e) for c, n, e in PhoneNumber.objects.filter(
-        contact_id__in=picked, is_primary=True).values_list("contact_id", "number", "e164")}
-    return [{**found[pk], "email": emails.get(pk, ""), "phone": phones.get(pk, ("", ""))}
-            for pk in picked]
+    emails = dict(
+        EmailAddress.objects.filter(contact_id__in=picked, is_primary=True).values_list(
+            "contact_id", "email"
+        )
+    )
+    phones = {
+        c: (n, e)
+        for c, n, e in PhoneNumber.objects.filter(
+            contact_id__in=picked, is_primary=True
+        ).values_list("contact_id", "number", "e164")
+    }
+    return [
+        {**found[pk], "email": emails.get(pk, ""), "phone": phones.get(pk, ("", ""))}
+        for pk in picked
+    ]
 
 
 def scenario_urls(user: Any, n: int, rng: random.Random) -> dict[str, list[str]]:
@@ -152,6 +183,7 @@ def scenario_urls(user: Any, n: int, rng: random.Random) -> dict[str, list[str]]
 
 
 # --- measuring --------------------------------------------------------------------------------
+
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
@@ -185,12 +217,14 @@ def measure(client: Any, urls: list[str], warmup: int) -> dict[str, Any]:
         with CaptureQueriesContext(connection) as ctx:
             response = client.get(url)
         if response.status_code != 200:
-            raise SystemExit(f"GET {url} answered {response.status_code}: "
-                             f"{response.content[:300]!r}")
+            raise SystemExit(
+                f"GET {url} answered {response.status_code}: {response.content[:300]!r}"
+            )
         # Read the capture now: the next request (request_started) empties the query log.
         captured = [q["sql"] for q in ctx.captured_queries]
-        statements = [sql for sql in captured
-                      if sql.lstrip().upper().startswith(("SELECT", "WITH"))]
+        statements = [
+            sql for sql in captured if sql.lstrip().upper().startswith(("SELECT", "WITH"))
+        ]
         started = time.perf_counter()
         response = client.get(url)
         elapsed = time.perf_counter() - started
@@ -205,8 +239,10 @@ def measure(client: Any, urls: list[str], warmup: int) -> dict[str, Any]:
         "requests": len(urls),
         "queries": statistics.median(counts),
         "results_median": statistics.median(results) if results else None,
-        "p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95),
-        "raw_p50_ms": percentile(raw, 50), "raw_p95_ms": percentile(raw, 95),
+        "p50_ms": percentile(times, 50),
+        "p95_ms": percentile(times, 95),
+        "raw_p50_ms": percentile(raw, 50),
+        "raw_p95_ms": percentile(raw, 95),
         "overhead_p50_ms": percentile(diffs, 50),
     }
 
@@ -220,8 +256,10 @@ def target_for(scenario: str) -> float | None:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    header = (f"{'scenario':<22} {'user':<6} {'q':>3} {'hits':>5} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'raw SQL p50':>11} {'raw SQL p95':>11} {'overhead p50':>12}  target")
+    header = (
+        f"{'scenario':<22} {'user':<6} {'q':>3} {'hits':>5} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'raw SQL p50':>11} {'raw SQL p95':>11} {'overhead p50':>12}  target"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -231,19 +269,26 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             ok = r["p95_ms"] <= target and r["overhead_p50_ms"] <= TARGETS_MS["overhead"]
             verdict = f"p95≤{target:.0f}, overhead≤10: {'ok' if ok else 'MISSED'}"
         hits = "" if r["results_median"] is None else f"{r['results_median']:.0f}"
-        print(f"{r['scenario']:<22} {r['user']:<6} {r['queries']:>3.0f} {hits:>5} "
-              f"{r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} {r['raw_p50_ms']:>11.1f} "
-              f"{r['raw_p95_ms']:>11.1f} {r['overhead_p50_ms']:>12.1f}  {verdict}")
+        print(
+            f"{r['scenario']:<22} {r['user']:<6} {r['queries']:>3.0f} {hits:>5} "
+            f"{r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} {r['raw_p50_ms']:>11.1f} "
+            f"{r['raw_p95_ms']:>11.1f} {r['overhead_p50_ms']:>12.1f}  {verdict}"
+        )
 
 
 def machine() -> dict[str, Any]:
     import django
     from django.db import connection
 
-    info = {"cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "django": django.get_version(),
-            "database": connection.vendor, "gc_threshold": gc.get_threshold(),
-            "gc_frozen_objects": gc.get_freeze_count()}
+    info = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "database": connection.vendor,
+        "gc_threshold": gc.get_threshold(),
+        "gc_frozen_objects": gc.get_freeze_count(),
+    }
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SHOW server_version")
@@ -281,6 +326,7 @@ def main() -> None:
     generation = prepare(args)
     # Load the app as the WSGI server does (patron/wsgi.py), garbage-collector tuning included.
     import patron.wsgi  # noqa: F401
+
     rng = random.Random(args.seed)
     rows = []
     for username in ("rep1", "admin"):
@@ -289,16 +335,25 @@ def main() -> None:
         client.force_login(user)
         for scenario, urls in scenario_urls(user, args.requests, rng).items():
             print(f"  {username}: {scenario}…", flush=True)
-            rows.append({"scenario": scenario, "user": username,
-                         **measure(client, urls, args.warmup)})
+            rows.append(
+                {"scenario": scenario, "user": username, **measure(client, urls, args.warmup)}
+            )
     print()
-    print(f"{args.contacts:,} contacts on {connection.vendor}, {os.cpu_count()} cores, "
-          f"{args.requests} requests per row (in-process, django.test.Client)")
+    print(
+        f"{args.contacts:,} contacts on {connection.vendor}, {os.cpu_count()} cores, "
+        f"{args.requests} requests per row (in-process, django.test.Client)"
+    )
     print_table(rows)
-    result = {"contacts": args.contacts, "database_url": args.database_url.split("@")[-1],
-              "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
-              "generation": generation, "targets_ms": TARGETS_MS, "rows": rows,
-              "command": " ".join([Path(sys.executable).name, *sys.argv])}
+    result = {
+        "contacts": args.contacts,
+        "database_url": args.database_url.split("@")[-1],
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
+        "generation": generation,
+        "targets_ms": TARGETS_MS,
+        "rows": rows,
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }
     out = RESULTS / f"api-latency-{connection.vendor}-{args.contacts}.json"
     out.write_text(json.dumps(result, indent=2))
     print(f"\nWrote {out.relative_to(ROOT)}")

@@ -66,8 +66,11 @@ class SessionCsrfAuth(APIKeyCookie):
         if user is None or not user.is_authenticated:
             return None
         if request.method not in SAFE_METHODS and check_csrf(request) is not None:
-            raise HttpError(403, "CSRF check failed: send the X-CSRFToken header with the "
-                                 "value of the csrftoken cookie.")
+            raise HttpError(
+                403,
+                "CSRF check failed: send the X-CSRFToken header with the "
+                "value of the csrftoken cookie.",
+            )
         return user
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:  # pragma: no cover
@@ -92,8 +95,11 @@ def _json_method_not_allowed(view: Any) -> Any:
         response = view(request, *args, **kwargs)
         if isinstance(response, HttpResponseNotAllowed):
             allowed = response["Allow"]
-            response = api.create_response(request, error_body(
-                f"{request.method} is not allowed here; use {allowed}."), status=405)
+            response = api.create_response(
+                request,
+                error_body(f"{request.method} is not allowed here; use {allowed}."),
+                status=405,
+            )
             response["Allow"] = allowed
         return response
 
@@ -120,8 +126,10 @@ api = PatronAPI(
 
 # --- the one error format ----------------------------------------------------------------------
 
-def error_body(detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any
-               ) -> dict[str, Any]:
+
+def error_body(
+    detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
     return {"detail": detail, "errors": errors or [], **extra}
 
 
@@ -162,8 +170,10 @@ def _field_from_loc(loc: tuple[Any, ...] | list[Any]) -> str | None:
 
 @api.exception_handler(NinjaValidationError)
 def on_schema_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    errors = [{"field": _field_from_loc(e.get("loc", ())), "message": e.get("msg", "Invalid.")}
-              for e in exc.errors]
+    errors = [
+        {"field": _field_from_loc(e.get("loc", ())), "message": e.get("msg", "Invalid.")}
+        for e in exc.errors
+    ]
     return api.create_response(request, error_body(_summary(errors), errors), status=422)
 
 
@@ -176,9 +186,7 @@ def on_conflict(request: HttpRequest, exc: ConflictError) -> HttpResponse:
 
 @api.exception_handler(PermissionDeniedError)
 def on_permission_denied(request: HttpRequest, exc: PermissionDeniedError) -> HttpResponse:
-    return api.create_response(
-        request, error_body(str(exc) or "You may not do this."), status=403
-    )
+    return api.create_response(request, error_body(str(exc) or "You may not do this."), status=403)
 
 
 @api.exception_handler(ObjectDoesNotExist)
@@ -192,8 +200,11 @@ api.add_exception_handler(Http404, on_does_not_exist)  # type: ignore[arg-type]
 
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    message = exc.message if exc.message != "Unauthorized" else (
-        "Authentication required: send 'Authorization: Bearer <token>' or sign in.")
+    message = (
+        exc.message
+        if exc.message != "Unauthorized"
+        else ("Authentication required: send 'Authorization: Bearer <token>' or sign in.")
+    )
     response = api.create_response(request, error_body(message), status=401)
     response["WWW-Authenticate"] = 'Bearer realm="patron"'
     return response
@@ -212,8 +223,11 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     """A value the database cannot hold (a date far out of range in a query parameter or a
     cursor): the request is at fault, not the server."""
     logger.warning("Database refused a value in %s %s: %s", request.method, request.path, exc)
-    return api.create_response(request, error_body(
-        "A value in the request is out of the range the database can store."), status=400)
+    return api.create_response(
+        request,
+        error_body("A value in the request is out of the range the database can store."),
+        status=400,
+    )
 
 
 @api.exception_handler(Exception)

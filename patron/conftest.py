@@ -21,7 +21,10 @@ class ApiClient:
     def _send(self, method: str, path: str, body: Any = None, **kwargs: Any):
         data = json.dumps(body) if body is not None else None
         return getattr(self.client, method)(
-            "/api" + path, data=data, content_type="application/json", headers=self.headers,
+            "/api" + path,
+            data=data,
+            content_type="application/json",
+            headers=self.headers,
             **kwargs,
         )
 

@@ -23,7 +23,6 @@ def env_bool(name: str, default: bool = False) -> bool:
 DEBUG = env_bool("PATRON_DEBUG", False)
 
 
-
 def _secret_key() -> str:
     """PATRON_SECRET_KEY from the environment; otherwise a key generated once for this install
     and kept in VAR_DIR/secret.key (readable by its owner only), so that sessions survive

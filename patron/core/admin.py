@@ -34,8 +34,9 @@ class AuditedAdmin(admin.ModelAdmin):
     audited_fields: list[str] = []
 
     def _fields(self, obj):
-        return self.audited_fields or [f.name for f in obj._meta.concrete_fields
-                                       if f.name not in ("id", "password")]
+        return self.audited_fields or [
+            f.name for f in obj._meta.concrete_fields if f.name not in ("id", "password")
+        ]
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):
@@ -63,8 +64,17 @@ class AuditedAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(AuditedAdmin, BaseUserAdmin):
-    audited_fields = ["username", "email", "first_name", "last_name", "role", "team",
-                      "is_active", "is_staff", "is_superuser"]
+    audited_fields = [
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "team",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+    ]
     list_display = ["username", "first_name", "last_name", "email", "role", "team", "is_active"]
     list_filter = ["role", "team", "is_active", "is_staff"]
     # BaseUserAdmin.fieldsets is a tuple (the stubs allow list | tuple | None).
@@ -104,16 +114,29 @@ class OrganisationSettingsAdmin(AuditedAdmin):
 class CustomFieldDefinitionForm(forms.ModelForm):
     class Meta:
         model = CustomFieldDefinition
-        fields = ["object_type", "name", "label", "field_type", "choices", "required",
-                  "help_text", "show_in_list", "order"]
+        fields = [
+            "object_type",
+            "name",
+            "label",
+            "field_type",
+            "choices",
+            "required",
+            "help_text",
+            "show_in_list",
+            "order",
+        ]
 
     def clean(self):
         cleaned = super().clean()
         try:
-            services.custom_field_validate(CustomFieldDefinition(**{
-                name: cleaned.get(name, getattr(self.instance, name))
-                for name in services.CUSTOM_FIELD_FIELDS
-            }))
+            services.custom_field_validate(
+                CustomFieldDefinition(
+                    **{
+                        name: cleaned.get(name, getattr(self.instance, name))
+                        for name in services.CUSTOM_FIELD_FIELDS
+                    }
+                )
+            )
         except ValidationError as exc:
             raise ValidationError(exc.message_dict) from None
         return cleaned
@@ -122,25 +145,40 @@ class CustomFieldDefinitionForm(forms.ModelForm):
 @admin.register(CustomFieldDefinition)
 class CustomFieldDefinitionAdmin(admin.ModelAdmin):
     form = CustomFieldDefinitionForm
-    list_display = ["label", "name", "object_type", "field_type", "required", "show_in_list",
-                    "order"]
+    list_display = [
+        "label",
+        "name",
+        "object_type",
+        "field_type",
+        "required",
+        "show_in_list",
+        "order",
+    ]
     list_filter = ["object_type", "field_type"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["name", "object_type"] if obj else []
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in form.changed_data
-                if name in services.CUSTOM_FIELD_FIELDS}
+        data = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.CUSTOM_FIELD_FIELDS
+        }
         if change:
             current = CustomFieldDefinition.objects.get(pk=obj.pk)
-            services.custom_field_update(actor=request.user, definition=current,
-                                         expected_version=current.version, data=data)
+            services.custom_field_update(
+                actor=request.user, definition=current, expected_version=current.version, data=data
+            )
         else:
-            created = services.custom_field_create(actor=request.user, data={
-                name: form.cleaned_data[name] for name in services.CUSTOM_FIELD_FIELDS
-                if name in form.cleaned_data
-            })
+            created = services.custom_field_create(
+                actor=request.user,
+                data={
+                    name: form.cleaned_data[name]
+                    for name in services.CUSTOM_FIELD_FIELDS
+                    if name in form.cleaned_data
+                },
+            )
             obj.pk = created.pk
 
     def delete_model(self, request, obj):
@@ -155,11 +193,26 @@ class CustomFieldDefinitionAdmin(admin.ModelAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are created by their owners; admins can see and revoke them."""
 
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at",
-                    "revoked_at"]
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["revoked_at"]
-    readonly_fields = ["user", "name", "prefix", "key_hash", "created_at", "last_used_at",
-                       "expires_at", "revoked_at"]
+    readonly_fields = [
+        "user",
+        "name",
+        "prefix",
+        "key_hash",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     actions = ["revoke"]
 
     def has_add_permission(self, request):
@@ -175,8 +228,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """The audit trail is append-only: readable here, never editable."""
 
-    list_display = ["created_at", "actor_label", "origin", "action", "content_type",
-                    "object_repr", "request_id"]
+    list_display = [
+        "created_at",
+        "actor_label",
+        "origin",
+        "action",
+        "content_type",
+        "object_repr",
+        "request_id",
+    ]
     list_filter = ["action", "origin", "content_type"]
     search_fields = ["object_repr", "actor_label", "request_id"]
     date_hierarchy = "created_at"

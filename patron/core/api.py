@@ -37,6 +37,7 @@ def me(request: HttpRequest):
 
 # --- tokens ------------------------------------------------------------------------------------
 
+
 def _own_tokens(request: HttpRequest):
     return ApiToken.objects.filter(user=_actor(request))
 
@@ -50,8 +51,9 @@ def token_list(request: HttpRequest):
 @router.post("/tokens", response={201: TokenCreatedOut, **ERRORS}, tags=["Tokens"])
 def token_create(request: HttpRequest, payload: TokenIn):
     """Create a token. The `key` in the answer is shown this once: store it now."""
-    token, key = services.api_token_create(actor=_actor(request), name=payload.name,
-                                           expires_at=payload.expires_at)
+    token, key = services.api_token_create(
+        actor=_actor(request), name=payload.name, expires_at=payload.expires_at
+    )
     return Status(201, {**TokenOut.model_validate(token).model_dump(), "key": key})
 
 
@@ -65,8 +67,10 @@ def token_revoke(request: HttpRequest, token_id: int):
 
 # --- custom fields -----------------------------------------------------------------------------
 
-@router.get("/custom-fields", response={200: list[CustomFieldOut], **ERRORS},
-            tags=["Custom fields"])
+
+@router.get(
+    "/custom-fields", response={200: list[CustomFieldOut], **ERRORS}, tags=["Custom fields"]
+)
 def custom_field_list(request: HttpRequest, object_type: ObjectType | None = None):
     """The custom fields of contacts and accounts (filter with `object_type`)."""
     qs = CustomFieldDefinition.objects.all()
@@ -75,8 +79,9 @@ def custom_field_list(request: HttpRequest, object_type: ObjectType | None = Non
     return list(qs)
 
 
-@router.get("/custom-fields/{field_id}", response={200: CustomFieldOut, **ERRORS},
-            tags=["Custom fields"])
+@router.get(
+    "/custom-fields/{field_id}", response={200: CustomFieldOut, **ERRORS}, tags=["Custom fields"]
+)
 def custom_field_detail(request: HttpRequest, field_id: int):
     return CustomFieldDefinition.objects.get(pk=field_id)
 
@@ -88,18 +93,21 @@ def custom_field_create(request: HttpRequest, payload: CustomFieldIn):
     return Status(201, definition)
 
 
-@router.patch("/custom-fields/{field_id}", response={200: CustomFieldOut, **WRITE_ERRORS},
-              tags=["Custom fields"])
+@router.patch(
+    "/custom-fields/{field_id}",
+    response={200: CustomFieldOut, **WRITE_ERRORS},
+    tags=["Custom fields"],
+)
 def custom_field_update(request: HttpRequest, field_id: int, payload: CustomFieldPatch):
     """Change a custom field (administrators only)."""
     definition = CustomFieldDefinition.objects.get(pk=field_id)
     data = payload.model_dump(exclude_unset=True, exclude={"version"})
-    return services.custom_field_update(actor=_actor(request), definition=definition,
-                                        expected_version=payload.version, data=data)
+    return services.custom_field_update(
+        actor=_actor(request), definition=definition, expected_version=payload.version, data=data
+    )
 
 
-@router.delete("/custom-fields/{field_id}", response={204: None, **ERRORS},
-               tags=["Custom fields"])
+@router.delete("/custom-fields/{field_id}", response={204: None, **ERRORS}, tags=["Custom fields"])
 def custom_field_delete(request: HttpRequest, field_id: int):
     """Delete a definition (administrators only); stored values stay in each record."""
     definition = CustomFieldDefinition.objects.get(pk=field_id)
@@ -108,6 +116,7 @@ def custom_field_delete(request: HttpRequest, field_id: int):
 
 
 # --- users and teams ---------------------------------------------------------------------------
+
 
 @router.get("/users", response={200: list[UserOut], **ERRORS}, tags=["Users"])
 def user_list(request: HttpRequest, team: int | None = None):

@@ -84,15 +84,17 @@ def record(
 def record_create(*, actor: Any, obj: models.Model, fields: Iterable[str], parent=None):
     after = snapshot(obj, fields)
     changes = {k: [None, v] for k, v in after.items() if v not in (None, "", [], {})}
-    return record(actor=actor, action=AuditEvent.Action.CREATE, obj=obj, changes=changes,
-                  parent=parent)
+    return record(
+        actor=actor, action=AuditEvent.Action.CREATE, obj=obj, changes=changes, parent=parent
+    )
 
 
 def record_delete(*, actor: Any, obj: models.Model, fields: Iterable[str], parent=None):
     before = snapshot(obj, fields)
     changes = {k: [v, None] for k, v in before.items() if v not in (None, "", [], {})}
-    return record(actor=actor, action=AuditEvent.Action.DELETE, obj=obj, changes=changes,
-                  parent=parent)
+    return record(
+        actor=actor, action=AuditEvent.Action.DELETE, obj=obj, changes=changes, parent=parent
+    )
 
 
 def history_for(obj: models.Model) -> models.QuerySet[AuditEvent]:
@@ -111,8 +113,12 @@ def history_for(obj: models.Model) -> models.QuerySet[AuditEvent]:
 NameResolver = Callable[[set[int]], dict[int, str]]
 
 
-def reference_names(events: Iterable[AuditEvent], *, references: Mapping[str, str],
-                    resolvers: Mapping[str, NameResolver]) -> dict[str, dict[int, str]]:
+def reference_names(
+    events: Iterable[AuditEvent],
+    *,
+    references: Mapping[str, str],
+    resolvers: Mapping[str, NameResolver],
+) -> dict[str, dict[int, str]]:
     """Names for the ids stored in the reference fields of `events` (`references` maps a
     field such as "owner" to a kind such as "user"). The ids are collected first, then each
     kind's resolver is called once, so a page of history costs one query per kind."""

@@ -21,9 +21,15 @@ class VendorSQL(Operation):
         self.reverse_sql = reverse_sql
 
     def deconstruct(self):
-        return (self.__class__.__qualname__, [], {
-            "vendor": self.vendor, "sql": self.sql, "reverse_sql": self.reverse_sql,
-        })
+        return (
+            self.__class__.__qualname__,
+            [],
+            {
+                "vendor": self.vendor,
+                "sql": self.sql,
+                "reverse_sql": self.reverse_sql,
+            },
+        )
 
     def state_forwards(self, app_label, state):
         pass

@@ -64,14 +64,22 @@ class ConflictOut(ErrorOut):
 
 
 # Documented on every operation that reads or writes one record.
-ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-                                   422: ErrorOut}
+ERRORS: dict[int, type[Schema]] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    422: ErrorOut,
+}
 WRITE_ERRORS: dict[int, type[Schema]] = {**ERRORS, 409: ConflictOut}
 
 
 class PageParams(Schema):
-    cursor: str | None = Field(None, description="`next_cursor` or `previous_cursor` of the "
-                                                  "page before; omit for the first page.")
+    cursor: str | None = Field(
+        None,
+        description="`next_cursor` or `previous_cursor` of the "
+        "page before; omit for the first page.",
+    )
     limit: int = Field(50, ge=1, le=200, description="Rows per page (1-200).")
 
 
@@ -184,4 +192,3 @@ class CustomFieldPatch(InputSchema):
     help_text: str = Field(None, max_length=200)  # type: ignore[assignment]
     show_in_list: bool = Field(None)  # type: ignore[assignment]
     order: int = Field(None, ge=0, le=2_147_483_647)  # type: ignore[assignment]
-

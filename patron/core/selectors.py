@@ -11,8 +11,7 @@ from .models import ApiToken, Team, User
 
 def users_for_choice() -> list[User]:
     """Active users, for owner pickers and filters."""
-    return list(User.objects.filter(is_active=True).order_by("first_name", "last_name",
-                                                             "username"))
+    return list(User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"))
 
 
 def teams_for_choice() -> list[Team]:

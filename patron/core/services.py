@@ -17,8 +17,17 @@ from .models import ApiToken, CustomFieldDefinition, OrganisationSettings, Role,
 
 TOKEN_PREFIX = "ptn_"  # noqa: S105  (a public marker, not a secret)
 USER_FIELDS = ["username", "email", "first_name", "last_name", "role", "team", "is_active"]
-CUSTOM_FIELD_FIELDS = ["object_type", "name", "label", "field_type", "choices", "required",
-                       "help_text", "show_in_list", "order"]
+CUSTOM_FIELD_FIELDS = [
+    "object_type",
+    "name",
+    "label",
+    "field_type",
+    "choices",
+    "required",
+    "help_text",
+    "show_in_list",
+    "order",
+]
 
 
 def _require_admin(actor: Any) -> None:
@@ -27,12 +36,26 @@ def _require_admin(actor: Any) -> None:
 
 
 @transaction.atomic
-def user_create(*, actor: Any, username: str, password: str, email: str = "",
-                first_name: str = "", last_name: str = "", role: Role | None = None,
-                team: Team | None = None) -> User:
+def user_create(
+    *,
+    actor: Any,
+    username: str,
+    password: str,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    role: Role | None = None,
+    team: Team | None = None,
+) -> User:
     _require_admin(actor)
-    user = User(username=username, email=email, first_name=first_name, last_name=last_name,
-                role=role, team=team)
+    user = User(
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        team=team,
+    )
     # Administrators configure Patron in the Django admin, which needs these flags.
     user.is_staff = user.is_superuser = bool(role and role.sees_all_records)
     try:
@@ -56,8 +79,9 @@ def api_token_create(*, actor: User, name: str, expires_at=None) -> tuple[ApiTok
     if not name.strip():
         raise ValidationError({"name": ["Name the token after what will use it."]})
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=actor, name=name.strip(), prefix=key[:12], key_hash=_hash(key),
-                     expires_at=expires_at)
+    token = ApiToken(
+        user=actor, name=name.strip(), prefix=key[:12], key_hash=_hash(key), expires_at=expires_at
+    )
     token.full_clean()
     token.save()
     audit.record_create(actor=actor, obj=token, fields=["name", "prefix", "expires_at"])
@@ -71,8 +95,12 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit.record(actor=actor, action="update", obj=token,
-                     changes={"revoked_at": [None, token.revoked_at.isoformat()]})
+        audit.record(
+            actor=actor,
+            action="update",
+            obj=token,
+            changes={"revoked_at": [None, token.revoked_at.isoformat()]},
+        )
     return token
 
 
@@ -80,8 +108,9 @@ def api_token_authenticate(key: str) -> User | None:
     """The active user behind `key`, or None. Records when the token was last used."""
     if not key or not key.startswith(TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.select_related("user", "user__role").filter(
-        key_hash=_hash(key)).first()
+    token = (
+        ApiToken.objects.select_related("user", "user__role").filter(key_hash=_hash(key)).first()
+    )
     if token is None or not token.is_active or not token.user.is_active:
         return None
     now = timezone.now()
@@ -102,15 +131,25 @@ def custom_field_create(*, actor: Any, data: dict[str, Any]) -> CustomFieldDefin
 
 
 @transaction.atomic
-def custom_field_update(*, actor: Any, definition: CustomFieldDefinition,
-                        expected_version: int | None, data: dict[str, Any]
-                        ) -> CustomFieldDefinition:
+def custom_field_update(
+    *,
+    actor: Any,
+    definition: CustomFieldDefinition,
+    expected_version: int | None,
+    data: dict[str, Any],
+) -> CustomFieldDefinition:
     from .versioning import save_versioned
 
     _require_admin(actor)
     if "name" in data and data["name"] != definition.name:
-        raise ValidationError({"name": ["A field's name cannot change: values are stored "
-                                        "under it. Create a new field instead."]})
+        raise ValidationError(
+            {
+                "name": [
+                    "A field's name cannot change: values are stored "
+                    "under it. Create a new field instead."
+                ]
+            }
+        )
     if "object_type" in data and data["object_type"] != definition.object_type:
         raise ValidationError({"object_type": ["A field cannot move to another record type."]})
     before = audit.snapshot(definition, CUSTOM_FIELD_FIELDS)
@@ -119,8 +158,12 @@ def custom_field_update(*, actor: Any, definition: CustomFieldDefinition,
     custom_field_validate(definition)
     definition.full_clean()
     save_versioned(definition, expected_version=expected_version, fields=list(data))
-    audit.record(actor=actor, action="update", obj=definition,
-                 changes=audit.diff(before, audit.snapshot(definition, CUSTOM_FIELD_FIELDS)))
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=definition,
+        changes=audit.diff(before, audit.snapshot(definition, CUSTOM_FIELD_FIELDS)),
+    )
     return definition
 
 
@@ -155,7 +198,11 @@ def organisation_settings_update(*, actor: Any, data: dict[str, Any]) -> Organis
         setattr(settings_obj, name, value)
     settings_obj.full_clean()
     settings_obj.save()
-    audit.record(actor=actor, action="update", obj=settings_obj,
-                 changes=audit.diff(before, audit.snapshot(settings_obj, fields)))
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=settings_obj,
+        changes=audit.diff(before, audit.snapshot(settings_obj, fields)),
+    )
     context.current().cache.pop("org_settings", None)
     return settings_obj

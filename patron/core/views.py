@@ -15,8 +15,11 @@ from .web import apply_validation_error, domain_errors, request_user
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, required=False,
-                           widget=forms.TextInput(attrs={"placeholder": "e.g. Zapier sync"}))
+    name = forms.CharField(
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Zapier sync"}),
+    )
 
 
 @login_required
@@ -29,16 +32,24 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     new_token = None
     if request.method == "POST" and form.is_valid():
         try:
-            new_token, new_key = services.api_token_create(actor=request_user(request),
-                                                           name=form.cleaned_data["name"])
+            new_token, new_key = services.api_token_create(
+                actor=request_user(request), name=form.cleaned_data["name"]
+            )
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
             form = ApiTokenForm()
     tokens = list(selectors.api_tokens_for(user=request.user))
-    return render(request, "core/api_tokens.html", {
-        "form": form, "tokens": tokens, "new_key": new_key, "new_token": new_token,
-    })
+    return render(
+        request,
+        "core/api_tokens.html",
+        {
+            "form": form,
+            "tokens": tokens,
+            "new_key": new_key,
+            "new_token": new_token,
+        },
+    )
 
 
 @login_required

@@ -45,8 +45,9 @@ def wants_partial(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
 
 
-def apply_validation_error(form: forms.Form, exc: ValidationError,
-                           field_map: dict[str, str] | None = None) -> None:
+def apply_validation_error(
+    form: forms.Form, exc: ValidationError, field_map: dict[str, str] | None = None
+) -> None:
     """Show a service's ValidationError beside the right inputs of `form`.
 
     Keys like "custom_fields.tier" land on the form field "cf_tier"; `field_map` renames

@@ -79,8 +79,13 @@ from .schemas import (
 router = Router()
 
 # Input fields that name another record by id, and the model field the service expects.
-REFERENCES = {"owner_id": "owner", "team_id": "team", "parent_id": "parent",
-              "assignee_id": "assignee", "account_id": "account"}
+REFERENCES = {
+    "owner_id": "owner",
+    "team_id": "team",
+    "parent_id": "parent",
+    "assignee_id": "assignee",
+    "account_id": "account",
+}
 CHILD_LISTS = ("tags", "emails", "phones", "addresses")
 
 
@@ -136,13 +141,17 @@ def _paginated(queryset: QuerySet, ordering: list[str], params: PageParams) -> P
     except (ValueError, TypeError) as exc:
         if not params.cursor:
             raise
-        raise ValidationError({"cursor": [
-            "This cursor is not valid; start from the first page."]}) from exc
+        raise ValidationError(
+            {"cursor": ["This cursor is not valid; start from the first page."]}
+        ) from exc
 
 
 def _page(page: Any) -> dict[str, Any]:
-    return {"results": page.items, "next_cursor": page.next_cursor,
-            "previous_cursor": page.previous_cursor}
+    return {
+        "results": page.items,
+        "next_cursor": page.next_cursor,
+        "previous_cursor": page.previous_cursor,
+    }
 
 
 # --- list rows as plain data -------------------------------------------------------------------
@@ -150,6 +159,7 @@ def _page(page: Any) -> dict[str, Any]:
 # the schemas' field order, and rendered without validating 50 ORM rows through pydantic
 # (which was a fifth of the request). The OpenAPI document still describes the schemas, and
 # the tests check the JSON equals what the schemas produce from the same rows.
+
 
 def _user_ref(user: Any) -> dict[str, Any] | None:
     return None if user is None else {"id": user.id, "name": user.display_name}
@@ -169,16 +179,32 @@ def _list_phone(row: Any) -> str | None:
 def _contact_row(c: Any) -> dict[str, Any]:
     """One `ContactListOut`, from a `selectors.contacts_for_list` row."""
     return {
-        "id": c.id, "version": c.version, "first_name": c.first_name,
-        "last_name": c.last_name, "full_name": c.full_name, "job_title": c.job_title,
-        "lifecycle_stage": c.lifecycle_stage, "owner": _user_ref(c.owner),
-        "team": _team_ref(c.team), "tags": [t["name"] for t in c.tag_list],
-        "primary_email": c.primary_email, "primary_phone": _list_phone(c),
-        "accounts": [{"id": r["id"], "version": r["version"], "account": r["account"],
-                      "role": r["role"], "is_primary": r["is_primary"],
-                      "started_on": r["started_on"], "ended_on": r["ended_on"]}
-                     for r in c.account_links],
-        "custom_fields": c.custom_fields, "created_at": c.created_at,
+        "id": c.id,
+        "version": c.version,
+        "first_name": c.first_name,
+        "last_name": c.last_name,
+        "full_name": c.full_name,
+        "job_title": c.job_title,
+        "lifecycle_stage": c.lifecycle_stage,
+        "owner": _user_ref(c.owner),
+        "team": _team_ref(c.team),
+        "tags": [t["name"] for t in c.tag_list],
+        "primary_email": c.primary_email,
+        "primary_phone": _list_phone(c),
+        "accounts": [
+            {
+                "id": r["id"],
+                "version": r["version"],
+                "account": r["account"],
+                "role": r["role"],
+                "is_primary": r["is_primary"],
+                "started_on": r["started_on"],
+                "ended_on": r["ended_on"],
+            }
+            for r in c.account_links
+        ],
+        "custom_fields": c.custom_fields,
+        "created_at": c.created_at,
         "updated_at": c.updated_at,
     }
 
@@ -187,19 +213,30 @@ def _account_row(a: Any) -> dict[str, Any]:
     """One `AccountListOut`, from a `selectors.accounts_for_list` row."""
     parent = a.parent
     return {
-        "id": a.id, "version": a.version, "name": a.name, "domain": a.domain,
-        "industry": a.industry, "lifecycle_stage": a.lifecycle_stage,
+        "id": a.id,
+        "version": a.version,
+        "name": a.name,
+        "domain": a.domain,
+        "industry": a.industry,
+        "lifecycle_stage": a.lifecycle_stage,
         "parent": None if parent is None else {"id": parent.id, "name": parent.name},
-        "owner": _user_ref(a.owner), "team": _team_ref(a.team),
-        "tags": [t["name"] for t in a.tag_list], "primary_email": a.primary_email,
-        "primary_phone": _list_phone(a), "custom_fields": a.custom_fields,
-        "created_at": a.created_at, "updated_at": a.updated_at,
+        "owner": _user_ref(a.owner),
+        "team": _team_ref(a.team),
+        "tags": [t["name"] for t in a.tag_list],
+        "primary_email": a.primary_email,
+        "primary_phone": _list_phone(a),
+        "custom_fields": a.custom_fields,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
     }
 
 
 def _list_response(request: HttpRequest, page: Any, row: Any) -> HttpResponse:
-    data = {"results": [row(item) for item in page.items], "next_cursor": page.next_cursor,
-            "previous_cursor": page.previous_cursor}
+    data = {
+        "results": [row(item) for item in page.items],
+        "next_cursor": page.next_cursor,
+        "previous_cursor": page.previous_cursor,
+    }
     from patron.api import api  # the API object imports this module
 
     return api.create_response(request, data, status=200)
@@ -207,20 +244,29 @@ def _list_response(request: HttpRequest, page: Any, row: Any) -> HttpResponse:
 
 # --- list parameters, generated from the one filter definition -------------------------------
 
-def _list_params(name: str, filterset: type[django_filters.FilterSet],
-                 orderings: dict[str, list[str]], default: str) -> type[PageParams]:
+
+def _list_params(
+    name: str,
+    filterset: type[django_filters.FilterSet],
+    orderings: dict[str, list[str]],
+    default: str,
+) -> type[PageParams]:
     """A query-parameter schema with one parameter per filter of `filterset` (for the
     OpenAPI document and type checks); the filterset itself still does the filtering."""
     fields: dict[str, Any] = {}
     for filter_name, flt in filterset.base_filters.items():
         description = str(flt.label or filter_name.replace("_", " "))
         if isinstance(flt, MultipleChoiceFilter):
-            fields[filter_name] = (list[str], Field([], description=description +
-                                                    " (repeat the parameter)"))
+            fields[filter_name] = (
+                list[str],
+                Field([], description=description + " (repeat the parameter)"),
+            )
         else:
             fields[filter_name] = (str | None, Field(None, description=description))
-    fields["ordering"] = (Literal[tuple(orderings)],  # type: ignore[misc]
-                          Field(default, description="Sort order."))
+    fields["ordering"] = (
+        Literal[tuple(orderings)],  # type: ignore[misc]
+        Field(default, description="Sort order."),
+    )
     return create_model(name, __base__=PageParams, **fields)
 
 
@@ -241,9 +287,14 @@ def _filtered(request: HttpRequest, filterset_class: type, queryset: QuerySet) -
 
 # --- contacts ----------------------------------------------------------------------------------
 
-@router.get("/contacts", response={200: ContactPage, **ERRORS}, tags=["Contacts"],
-            description="Contacts you may see, filtered and ordered, one page at a time."
-            + CUSTOM_FIELD_PARAMS)
+
+@router.get(
+    "/contacts",
+    response={200: ContactPage, **ERRORS},
+    tags=["Contacts"],
+    description="Contacts you may see, filtered and ordered, one page at a time."
+    + CUSTOM_FIELD_PARAMS,
+)
 def contact_list(request: HttpRequest, params: Query[ContactListParams]):  # type: ignore[valid-type]
     user = _actor(request)
     qs = _filtered(request, ContactFilterSet, selectors.contact_visible(user=user))
@@ -258,10 +309,13 @@ def contact_create(request: HttpRequest, payload: ContactIn):
     """Create a contact, optionally with its emails, phones, addresses and tags."""
     user = _actor(request)
     data = _resolve_references(
-        user, payload.model_dump(exclude_unset=True, exclude=set(CHILD_LISTS)))
+        user, payload.model_dump(exclude_unset=True, exclude=set(CHILD_LISTS))
+    )
     with _input_names():
         contact = services.contact_create(
-            actor=user, data=data, tags=payload.tags,
+            actor=user,
+            data=data,
+            tags=payload.tags,
             emails=[e.model_dump(exclude_unset=True) for e in payload.emails],
             phones=[p.model_dump(exclude_unset=True) for p in payload.phones],
             addresses=[a.model_dump(exclude_unset=True) for a in payload.addresses],
@@ -274,33 +328,45 @@ def contact_detail(request: HttpRequest, contact_id: int):
     return selectors.contact_get(user=_actor(request), pk=contact_id)
 
 
-@router.patch("/contacts/{contact_id}", response={200: ContactOut, **WRITE_ERRORS},
-              tags=["Contacts"])
+@router.patch(
+    "/contacts/{contact_id}", response={200: ContactOut, **WRITE_ERRORS}, tags=["Contacts"]
+)
 def contact_update(request: HttpRequest, contact_id: int, payload: ContactPatch):
     """Change a contact; send the `version` you read (a stale one answers 409)."""
     user = _actor(request)
     contact = selectors.contact_get(user=user, pk=contact_id)
-    data = _resolve_references(user, payload.model_dump(exclude_unset=True,
-                                                        exclude={"version", "tags"}))
+    data = _resolve_references(
+        user, payload.model_dump(exclude_unset=True, exclude={"version", "tags"})
+    )
     with _input_names():
-        return services.contact_update(actor=user, contact=contact,
-                                       expected_version=payload.version, data=data,
-                                       tags=payload.tags)
+        return services.contact_update(
+            actor=user,
+            contact=contact,
+            expected_version=payload.version,
+            data=data,
+            tags=payload.tags,
+        )
 
 
 @router.delete("/contacts/{contact_id}", response={204: None, **ERRORS}, tags=["Contacts"])
 def contact_delete(request: HttpRequest, contact_id: int):
     user = _actor(request)
-    services.contact_delete(actor=user, contact=selectors.contact_visible(user=user)
-                            .get(pk=contact_id))
+    services.contact_delete(
+        actor=user, contact=selectors.contact_visible(user=user).get(pk=contact_id)
+    )
     return Status(204, None)
 
 
 # --- accounts ----------------------------------------------------------------------------------
 
-@router.get("/accounts", response={200: AccountPage, **ERRORS}, tags=["Accounts"],
-            description="Accounts you may see, filtered and ordered, one page at a time."
-            + CUSTOM_FIELD_PARAMS)
+
+@router.get(
+    "/accounts",
+    response={200: AccountPage, **ERRORS},
+    tags=["Accounts"],
+    description="Accounts you may see, filtered and ordered, one page at a time."
+    + CUSTOM_FIELD_PARAMS,
+)
 def account_list(request: HttpRequest, params: Query[AccountListParams]):  # type: ignore[valid-type]
     user = _actor(request)
     qs = _filtered(request, AccountFilterSet, selectors.account_visible(user=user))
@@ -315,10 +381,13 @@ def account_create(request: HttpRequest, payload: AccountIn):
     """Create an account, optionally with its emails, phones, addresses and tags."""
     user = _actor(request)
     data = _resolve_references(
-        user, payload.model_dump(exclude_unset=True, exclude=set(CHILD_LISTS)))
+        user, payload.model_dump(exclude_unset=True, exclude=set(CHILD_LISTS))
+    )
     with _input_names():
         account = services.account_create(
-            actor=user, data=data, tags=payload.tags,
+            actor=user,
+            data=data,
+            tags=payload.tags,
             emails=[e.model_dump(exclude_unset=True) for e in payload.emails],
             phones=[p.model_dump(exclude_unset=True) for p in payload.phones],
             addresses=[a.model_dump(exclude_unset=True) for a in payload.addresses],
@@ -331,44 +400,55 @@ def account_detail(request: HttpRequest, account_id: int):
     return selectors.account_get(user=_actor(request), pk=account_id)
 
 
-@router.patch("/accounts/{account_id}", response={200: AccountOut, **WRITE_ERRORS},
-              tags=["Accounts"])
+@router.patch(
+    "/accounts/{account_id}", response={200: AccountOut, **WRITE_ERRORS}, tags=["Accounts"]
+)
 def account_update(request: HttpRequest, account_id: int, payload: AccountPatch):
     """Change an account; send the `version` you read (a stale one answers 409)."""
     user = _actor(request)
     account = selectors.account_get(user=user, pk=account_id)
-    data = _resolve_references(user, payload.model_dump(exclude_unset=True,
-                                                        exclude={"version", "tags"}))
+    data = _resolve_references(
+        user, payload.model_dump(exclude_unset=True, exclude={"version", "tags"})
+    )
     with _input_names():
-        return services.account_update(actor=user, account=account,
-                                       expected_version=payload.version, data=data,
-                                       tags=payload.tags)
+        return services.account_update(
+            actor=user,
+            account=account,
+            expected_version=payload.version,
+            data=data,
+            tags=payload.tags,
+        )
 
 
 @router.delete("/accounts/{account_id}", response={204: None, **ERRORS}, tags=["Accounts"])
 def account_delete(request: HttpRequest, account_id: int):
     user = _actor(request)
-    services.account_delete(actor=user, account=selectors.account_visible(user=user)
-                            .get(pk=account_id))
+    services.account_delete(
+        actor=user, account=selectors.account_visible(user=user).get(pk=account_id)
+    )
     return Status(204, None)
 
 
-@router.get("/accounts/{account_id}/contacts", response={200: MemberPage, **ERRORS},
-            tags=["Relationships"])
+@router.get(
+    "/accounts/{account_id}/contacts", response={200: MemberPage, **ERRORS}, tags=["Relationships"]
+)
 def account_member_list(request: HttpRequest, account_id: int, params: Query[PageParams]):
     """The people at an account that you may see, with their role, by name."""
     user = _actor(request)
     account = selectors.account_visible(user=user).get(pk=account_id)
     members = selectors.account_members(user=user, account=account).annotate(
-        member_last_name=F("contact__last_name"), member_first_name=F("contact__first_name"))
+        member_last_name=F("contact__last_name"), member_first_name=F("contact__first_name")
+    )
     page = _paginated(members, ["member_last_name", "member_first_name", "id"], params)
     return _page(page)
 
 
 # --- contact points: /{contacts|accounts}/{id}/{emails|phones|addresses}, /{kind}/{id} --------
 
-PARENTS: dict[str, tuple[type[Model], str]] = {"contacts": (Contact, "contact"),
-                                                "accounts": (Account, "account")}
+PARENTS: dict[str, tuple[type[Model], str]] = {
+    "contacts": (Contact, "contact"),
+    "accounts": (Account, "account"),
+}
 
 
 def _visible_parent(user: User, model: type[Model], pk: int) -> Any:
@@ -381,124 +461,193 @@ def _an(label: str) -> str:
     return f"an {label}" if label[0] in "aeiou" else f"a {label}"
 
 
-def _register_point_parent(path: str, model: type[ContactPoint], schema_in: Any, schema_out: Any,
-                           label: str, parent_path: str, parent_model: type[Model],
-                           parent_field: str) -> None:
+def _register_point_parent(
+    path: str,
+    model: type[ContactPoint],
+    schema_in: Any,
+    schema_out: Any,
+    label: str,
+    parent_path: str,
+    parent_model: type[Model],
+    parent_field: str,
+) -> None:
     """GET and POST /{contacts|accounts}/{id}/{path}."""
 
     def point_list(request: HttpRequest, parent_id: int) -> Any:
         user = _actor(request)
         parent = _visible_parent(user, parent_model, parent_id)
-        return list(model.objects.restrict(user, "view")  # type: ignore[attr-defined]
-                    .filter(**{parent_field: parent}).order_by("-is_primary", "id"))
+        return list(
+            model.objects.restrict(user, "view")  # type: ignore[attr-defined]
+            .filter(**{parent_field: parent})
+            .order_by("-is_primary", "id")
+        )
 
     def point_add(request: HttpRequest, parent_id: int, payload: schema_in) -> Any:  # type: ignore[valid-type]
         user = _actor(request)
         parent = _visible_parent(user, parent_model, parent_id)
-        point = services.contact_point_add(actor=user, model=model, parent=parent,
-                                           data=payload.model_dump(exclude_unset=True))
+        point = services.contact_point_add(
+            actor=user, model=model, parent=parent, data=payload.model_dump(exclude_unset=True)
+        )
         return Status(201, point)
 
     route = f"/{parent_path}/{{parent_id}}/{path}"
-    router.add_api_operation(route, ["GET"], point_list, tags=["Contact points"],
-                             response={200: list[schema_out], **ERRORS},
-                             operation_id=f"{parent_field}_{path}_list",
-                             summary=f"List the {label}es of a {parent_field}"
-                             if label.endswith("ss") else f"List the {label}s of a {parent_field}")
-    router.add_api_operation(route, ["POST"], point_add, tags=["Contact points"],
-                             response={201: schema_out, **ERRORS},
-                             operation_id=f"{parent_field}_{path}_add",
-                             summary=f"Add {_an(label)} to a {parent_field}")
+    router.add_api_operation(
+        route,
+        ["GET"],
+        point_list,
+        tags=["Contact points"],
+        response={200: list[schema_out], **ERRORS},
+        operation_id=f"{parent_field}_{path}_list",
+        summary=f"List the {label}es of a {parent_field}"
+        if label.endswith("ss")
+        else f"List the {label}s of a {parent_field}",
+    )
+    router.add_api_operation(
+        route,
+        ["POST"],
+        point_add,
+        tags=["Contact points"],
+        response={201: schema_out, **ERRORS},
+        operation_id=f"{parent_field}_{path}_add",
+        summary=f"Add {_an(label)} to a {parent_field}",
+    )
 
 
-def _register_contact_points(path: str, model: type[ContactPoint], schema_in: Any,
-                             schema_patch: Any, schema_out: Any, label: str) -> None:
+def _register_contact_points(
+    path: str,
+    model: type[ContactPoint],
+    schema_in: Any,
+    schema_patch: Any,
+    schema_out: Any,
+    label: str,
+) -> None:
     """The endpoints of one kind of contact point, under contacts, accounts and on its own."""
     for parent_path, (parent_model, parent_field) in PARENTS.items():
-        _register_point_parent(path, model, schema_in, schema_out, label, parent_path,
-                               parent_model, parent_field)
+        _register_point_parent(
+            path, model, schema_in, schema_out, label, parent_path, parent_model, parent_field
+        )
 
     def visible_point(user: User, pk: int) -> Any:
-        return (model.objects.restrict(user, "view")  # type: ignore[attr-defined]
-                .select_related("contact", "account").get(pk=pk))
+        return (
+            model.objects.restrict(user, "view")  # type: ignore[attr-defined]
+            .select_related("contact", "account")
+            .get(pk=pk)
+        )
 
     def point_update(request: HttpRequest, point_id: int, payload: schema_patch) -> Any:  # type: ignore[valid-type]
         user = _actor(request)
         point = visible_point(user, point_id)
         data = payload.model_dump(exclude_unset=True, exclude={"version"})
-        return services.contact_point_update(actor=user, point=point,
-                                             expected_version=payload.version, data=data)
+        return services.contact_point_update(
+            actor=user, point=point, expected_version=payload.version, data=data
+        )
 
     def point_delete(request: HttpRequest, point_id: int) -> Any:
         user = _actor(request)
         services.contact_point_delete(actor=user, point=visible_point(user, point_id))
         return Status(204, None)
 
-    router.add_api_operation(f"/{path}/{{point_id}}", ["PATCH"], point_update,
-                             response={200: schema_out, **WRITE_ERRORS}, tags=["Contact points"],
-                             operation_id=f"{path}_update",
-                             summary=f"Change {_an(label)} (send its version)")
-    router.add_api_operation(f"/{path}/{{point_id}}", ["DELETE"], point_delete,
-                             response={204: None, **ERRORS}, tags=["Contact points"],
-                             operation_id=f"{path}_delete", summary=f"Delete {_an(label)}")
+    router.add_api_operation(
+        f"/{path}/{{point_id}}",
+        ["PATCH"],
+        point_update,
+        response={200: schema_out, **WRITE_ERRORS},
+        tags=["Contact points"],
+        operation_id=f"{path}_update",
+        summary=f"Change {_an(label)} (send its version)",
+    )
+    router.add_api_operation(
+        f"/{path}/{{point_id}}",
+        ["DELETE"],
+        point_delete,
+        response={204: None, **ERRORS},
+        tags=["Contact points"],
+        operation_id=f"{path}_delete",
+        summary=f"Delete {_an(label)}",
+    )
 
 
 _register_contact_points("emails", EmailAddress, EmailIn, EmailPatch, EmailOut, "email address")
 _register_contact_points("phones", PhoneNumber, PhoneIn, PhonePatch, PhoneOut, "phone number")
-_register_contact_points("addresses", PostalAddress, AddressIn, AddressPatch, AddressOut,
-                         "address")
+_register_contact_points("addresses", PostalAddress, AddressIn, AddressPatch, AddressOut, "address")
 
 
 # --- relationships -----------------------------------------------------------------------------
 
-@router.get("/contacts/{contact_id}/relationships",
-            response={200: list[ContactAccountOut], **ERRORS}, tags=["Relationships"])
+
+@router.get(
+    "/contacts/{contact_id}/relationships",
+    response={200: list[ContactAccountOut], **ERRORS},
+    tags=["Relationships"],
+)
 def relationship_list(request: HttpRequest, contact_id: int):
     """The accounts a contact belongs to, with their role (primary first)."""
     user = _actor(request)
     contact = selectors.contact_visible(user=user).get(pk=contact_id)
-    return list(AccountRelationship.objects.restrict(user, "view").filter(contact=contact)
-                .select_related("account").order_by("-is_primary", "account__name", "id"))
+    return list(
+        AccountRelationship.objects.restrict(user, "view")
+        .filter(contact=contact)
+        .select_related("account")
+        .order_by("-is_primary", "account__name", "id")
+    )
 
 
-@router.post("/contacts/{contact_id}/relationships",
-             response={201: ContactAccountOut, **ERRORS}, tags=["Relationships"])
+@router.post(
+    "/contacts/{contact_id}/relationships",
+    response={201: ContactAccountOut, **ERRORS},
+    tags=["Relationships"],
+)
 def relationship_add(request: HttpRequest, contact_id: int, payload: RelationshipIn):
     """Link the contact to an account with a role."""
     user = _actor(request)
     contact = selectors.contact_visible(user=user).get(pk=contact_id)
     account = selectors.account_visible(user=user).filter(pk=payload.account_id).first()
     if account is None:
-        raise ValidationError({"account_id": [
-            f"There is no account with id {payload.account_id}."]})
+        raise ValidationError(
+            {"account_id": [f"There is no account with id {payload.account_id}."]}
+        )
     with _input_names():
         relationship = services.relationship_add(
-            actor=user, contact=contact, account=account,
-            data=payload.model_dump(exclude_unset=True, exclude={"account_id"}))
+            actor=user,
+            contact=contact,
+            account=account,
+            data=payload.model_dump(exclude_unset=True, exclude={"account_id"}),
+        )
     return Status(201, relationship)
 
 
 def _visible_relationship(user: User, pk: int) -> AccountRelationship:
-    return (AccountRelationship.objects.restrict(user, "view")
-            .select_related("contact", "account").get(pk=pk))
+    return (
+        AccountRelationship.objects.restrict(user, "view")
+        .select_related("contact", "account")
+        .get(pk=pk)
+    )
 
 
-@router.patch("/relationships/{relationship_id}",
-              response={200: ContactAccountOut, **WRITE_ERRORS}, tags=["Relationships"])
+@router.patch(
+    "/relationships/{relationship_id}",
+    response={200: ContactAccountOut, **WRITE_ERRORS},
+    tags=["Relationships"],
+)
 def relationship_update(request: HttpRequest, relationship_id: int, payload: RelationshipPatch):
     user = _actor(request)
     relationship = _visible_relationship(user, relationship_id)
     return services.relationship_update(
-        actor=user, relationship=relationship, expected_version=payload.version,
-        data=payload.model_dump(exclude_unset=True, exclude={"version"}))
+        actor=user,
+        relationship=relationship,
+        expected_version=payload.version,
+        data=payload.model_dump(exclude_unset=True, exclude={"version"}),
+    )
 
 
-@router.delete("/relationships/{relationship_id}", response={204: None, **ERRORS},
-               tags=["Relationships"])
+@router.delete(
+    "/relationships/{relationship_id}", response={204: None, **ERRORS}, tags=["Relationships"]
+)
 def relationship_delete(request: HttpRequest, relationship_id: int):
     user = _actor(request)
-    services.relationship_delete(actor=user,
-                                 relationship=_visible_relationship(user, relationship_id))
+    services.relationship_delete(
+        actor=user, relationship=_visible_relationship(user, relationship_id)
+    )
     return Status(204, None)
 
 
@@ -512,40 +661,45 @@ def _timeline_page(request: HttpRequest, params: TimelineParams, **parent: Any) 
     return _page(_paginated(entries, TIMELINE_ORDERING, params))
 
 
-def _timeline_create(request: HttpRequest, payload: TimelineEntryIn, **parent: Any
-                     ) -> TimelineEntry:
+def _timeline_create(
+    request: HttpRequest, payload: TimelineEntryIn, **parent: Any
+) -> TimelineEntry:
     user = _actor(request)
     data = _resolve_references(user, payload.model_dump(exclude_unset=True))
     with _input_names():
         return services.timeline_entry_create(actor=user, **parent, **data)
 
 
-@router.get("/contacts/{contact_id}/timeline", response={200: TimelinePage, **ERRORS},
-            tags=["Timeline"])
+@router.get(
+    "/contacts/{contact_id}/timeline", response={200: TimelinePage, **ERRORS}, tags=["Timeline"]
+)
 def contact_timeline(request: HttpRequest, contact_id: int, params: Query[TimelineParams]):
     """A contact's timeline, newest first."""
     contact = selectors.contact_visible(user=_actor(request)).get(pk=contact_id)
     return _timeline_page(request, params, contact=contact)
 
 
-@router.post("/contacts/{contact_id}/timeline", response={201: TimelineEntryOut, **ERRORS},
-             tags=["Timeline"])
+@router.post(
+    "/contacts/{contact_id}/timeline", response={201: TimelineEntryOut, **ERRORS}, tags=["Timeline"]
+)
 def contact_timeline_add(request: HttpRequest, contact_id: int, payload: TimelineEntryIn):
     """Log a note, call, meeting, email or task on a contact."""
     contact = selectors.contact_visible(user=_actor(request)).get(pk=contact_id)
     return Status(201, _timeline_create(request, payload, contact=contact))
 
 
-@router.get("/accounts/{account_id}/timeline", response={200: TimelinePage, **ERRORS},
-            tags=["Timeline"])
+@router.get(
+    "/accounts/{account_id}/timeline", response={200: TimelinePage, **ERRORS}, tags=["Timeline"]
+)
 def account_timeline(request: HttpRequest, account_id: int, params: Query[TimelineParams]):
     """An account's timeline, with the entries of the people at it, newest first."""
     account = selectors.account_visible(user=_actor(request)).get(pk=account_id)
     return _timeline_page(request, params, account=account)
 
 
-@router.post("/accounts/{account_id}/timeline", response={201: TimelineEntryOut, **ERRORS},
-             tags=["Timeline"])
+@router.post(
+    "/accounts/{account_id}/timeline", response={201: TimelineEntryOut, **ERRORS}, tags=["Timeline"]
+)
 def account_timeline_add(request: HttpRequest, account_id: int, payload: TimelineEntryIn):
     """Log a note, call, meeting, email or task on an account."""
     account = selectors.account_visible(user=_actor(request)).get(pk=account_id)
@@ -553,20 +707,24 @@ def account_timeline_add(request: HttpRequest, account_id: int, payload: Timelin
 
 
 def _visible_entry(user: User, pk: int) -> TimelineEntry:
-    return (TimelineEntry.objects.restrict(user, "view")
-            .select_related("contact", "account", "author", "assignee").get(pk=pk))
+    return (
+        TimelineEntry.objects.restrict(user, "view")
+        .select_related("contact", "account", "author", "assignee")
+        .get(pk=pk)
+    )
 
 
-@router.patch("/timeline/{entry_id}", response={200: TimelineEntryOut, **WRITE_ERRORS},
-              tags=["Timeline"])
+@router.patch(
+    "/timeline/{entry_id}", response={200: TimelineEntryOut, **WRITE_ERRORS}, tags=["Timeline"]
+)
 def timeline_entry_update(request: HttpRequest, entry_id: int, payload: TimelineEntryPatch):
     user = _actor(request)
     entry = _visible_entry(user, entry_id)
-    data = _resolve_references(user, payload.model_dump(exclude_unset=True,
-                                                        exclude={"version"}))
+    data = _resolve_references(user, payload.model_dump(exclude_unset=True, exclude={"version"}))
     with _input_names():
-        return services.timeline_entry_update(actor=user, entry=entry,
-                                              expected_version=payload.version, data=data)
+        return services.timeline_entry_update(
+            actor=user, entry=entry, expected_version=payload.version, data=data
+        )
 
 
 @router.delete("/timeline/{entry_id}", response={204: None, **ERRORS}, tags=["Timeline"])
@@ -576,16 +734,18 @@ def timeline_entry_delete(request: HttpRequest, entry_id: int):
     return Status(204, None)
 
 
-@router.post("/timeline/{entry_id}/done", response={200: TimelineEntryOut, **ERRORS},
-             tags=["Timeline"])
+@router.post(
+    "/timeline/{entry_id}/done", response={200: TimelineEntryOut, **ERRORS}, tags=["Timeline"]
+)
 def task_done(request: HttpRequest, entry_id: int):
     """Mark a task done (doing it twice changes nothing)."""
     user = _actor(request)
     return services.task_set_done(actor=user, entry=_visible_entry(user, entry_id), done=True)
 
 
-@router.post("/timeline/{entry_id}/reopen", response={200: TimelineEntryOut, **ERRORS},
-             tags=["Timeline"])
+@router.post(
+    "/timeline/{entry_id}/reopen", response={200: TimelineEntryOut, **ERRORS}, tags=["Timeline"]
+)
 def task_reopen(request: HttpRequest, entry_id: int):
     """Open a done task again."""
     user = _actor(request)
@@ -599,8 +759,7 @@ def my_open_tasks(request: HttpRequest, limit: int = Query(50, ge=1, le=200)):
     return {"results": list(tasks[:limit])}
 
 
-@router.get("/timeline-kinds", response={200: list[TimelineKindOut], **ERRORS},
-            tags=["Timeline"])
+@router.get("/timeline-kinds", response={200: list[TimelineKindOut], **ERRORS}, tags=["Timeline"])
 def timeline_kinds(request: HttpRequest):
     """Every kind of timeline entry, with the JSON schema of its `data`."""
     return timeline.all_kinds()
@@ -611,28 +770,36 @@ HISTORY_ORDERING = ["-created_at", "-id"]
 
 # --- search and history ------------------------------------------------------------------------
 
+
 @router.get("/search", response={200: SearchOut, **ERRORS}, tags=["Search"])
-def search(request: HttpRequest, q: str = Query(..., min_length=1, max_length=200),
-           limit: int = Query(8, ge=1, le=50)):
+def search(
+    request: HttpRequest,
+    q: str = Query(..., min_length=1, max_length=200),
+    limit: int = Query(8, ge=1, le=50),
+):
     """Contacts and accounts matching a name, email or phone number (in any format)."""
     return selectors.global_search(user=_actor(request), query=q, limit=limit)
 
 
-@router.get("/contacts/{contact_id}/history", response={200: HistoryPage, **ERRORS},
-            tags=["History"])
+@router.get(
+    "/contacts/{contact_id}/history", response={200: HistoryPage, **ERRORS}, tags=["History"]
+)
 def contact_history(request: HttpRequest, contact_id: int, params: Query[PageParams]):
     """Who changed what on a contact and its emails, phones, relationships and timeline."""
     user = _actor(request)
     contact = selectors.contact_visible(user=user).get(pk=contact_id)
-    return _page(_paginated(selectors.history_for(user=user, record=contact),
-                            HISTORY_ORDERING, params))
+    return _page(
+        _paginated(selectors.history_for(user=user, record=contact), HISTORY_ORDERING, params)
+    )
 
 
-@router.get("/accounts/{account_id}/history", response={200: HistoryPage, **ERRORS},
-            tags=["History"])
+@router.get(
+    "/accounts/{account_id}/history", response={200: HistoryPage, **ERRORS}, tags=["History"]
+)
 def account_history(request: HttpRequest, account_id: int, params: Query[PageParams]):
     """Who changed what on an account and its emails, phones and timeline."""
     user = _actor(request)
     account = selectors.account_visible(user=user).get(pk=account_id)
-    return _page(_paginated(selectors.history_for(user=user, record=account),
-                            HISTORY_ORDERING, params))
+    return _page(
+        _paginated(selectors.history_for(user=user, record=account), HISTORY_ORDERING, params)
+    )

@@ -104,73 +104,226 @@ TEAMS = {
 REPS_PER_TEAM = 3
 LANGUAGES = sorted({m.language for m in MARKETS})
 
-TAGS = [("VIP", "#b91c1c"), ("Newsletter", "#2563eb"), ("Partner", "#7c3aed"),
-        ("Decision maker", "#047857"), ("Churn risk", "#c2410c"), ("Trial", "#0891b2"),
-        ("Reference customer", "#15803d"), ("Webinar attendee", "#4f46e5"),
-        ("Conference lead", "#a16207"), ("Upsell", "#be185d"), ("Do not call", "#475569"),
-        ("Event 2026", "#0d9488")]
-INDUSTRIES = ["Software", "Manufacturing", "Retail", "Financial services", "Healthcare",
-              "Logistics", "Education", "Hospitality", "Construction", "Energy", "Media",
-              "Telecommunications", "Professional services", "Public sector", "Agriculture",
-              "Automotive", "Food and beverage", "Non-profit"]
-JOBS = [("CEO", "Chief Executive Officer"), ("CFO", "Chief Financial Officer"),
-        ("CTO", "Chief Technology Officer"), ("Buyer", "Purchasing Manager"),
-        ("Buyer", "Procurement Specialist"), ("Decision maker", "Head of Operations"),
-        ("Decision maker", "Managing Director"), ("Champion", "IT Manager"),
-        ("Champion", "Marketing Manager"), ("User", "Sales Representative"),
-        ("User", "Office Manager"), ("User", "Account Executive"),
-        ("Billing contact", "Accounts Payable Clerk"), ("Billing contact", "Controller"),
-        ("Technical contact", "Systems Administrator"), ("Technical contact", "Software Engineer"),
-        ("Influencer", "Product Manager"), ("Influencer", "HR Business Partner")]
+TAGS = [
+    ("VIP", "#b91c1c"),
+    ("Newsletter", "#2563eb"),
+    ("Partner", "#7c3aed"),
+    ("Decision maker", "#047857"),
+    ("Churn risk", "#c2410c"),
+    ("Trial", "#0891b2"),
+    ("Reference customer", "#15803d"),
+    ("Webinar attendee", "#4f46e5"),
+    ("Conference lead", "#a16207"),
+    ("Upsell", "#be185d"),
+    ("Do not call", "#475569"),
+    ("Event 2026", "#0d9488"),
+]
+INDUSTRIES = [
+    "Software",
+    "Manufacturing",
+    "Retail",
+    "Financial services",
+    "Healthcare",
+    "Logistics",
+    "Education",
+    "Hospitality",
+    "Construction",
+    "Energy",
+    "Media",
+    "Telecommunications",
+    "Professional services",
+    "Public sector",
+    "Agriculture",
+    "Automotive",
+    "Food and beverage",
+    "Non-profit",
+]
+JOBS = [
+    ("CEO", "Chief Executive Officer"),
+    ("CFO", "Chief Financial Officer"),
+    ("CTO", "Chief Technology Officer"),
+    ("Buyer", "Purchasing Manager"),
+    ("Buyer", "Procurement Specialist"),
+    ("Decision maker", "Head of Operations"),
+    ("Decision maker", "Managing Director"),
+    ("Champion", "IT Manager"),
+    ("Champion", "Marketing Manager"),
+    ("User", "Sales Representative"),
+    ("User", "Office Manager"),
+    ("User", "Account Executive"),
+    ("Billing contact", "Accounts Payable Clerk"),
+    ("Billing contact", "Controller"),
+    ("Technical contact", "Systems Administrator"),
+    ("Technical contact", "Software Engineer"),
+    ("Influencer", "Product Manager"),
+    ("Influencer", "HR Business Partner"),
+]
 SECOND_ROLES = ["Advisor", "Board member", "Consultant", "Former employee"]
-CONTACT_STAGES = (["subscriber"] * 10 + ["lead"] * 30 + ["mql"] * 12 + ["sql"] * 8
-                  + ["opportunity"] * 10 + ["customer"] * 22 + ["evangelist"] * 3
-                  + ["former"] * 3 + ["other"] * 2)
-ACCOUNT_STAGES = (["lead"] * 25 + ["sql"] * 10 + ["opportunity"] * 15 + ["customer"] * 35
-                  + ["evangelist"] * 5 + ["former"] * 6 + ["other"] * 4)
+CONTACT_STAGES = (
+    ["subscriber"] * 10
+    + ["lead"] * 30
+    + ["mql"] * 12
+    + ["sql"] * 8
+    + ["opportunity"] * 10
+    + ["customer"] * 22
+    + ["evangelist"] * 3
+    + ["former"] * 3
+    + ["other"] * 2
+)
+ACCOUNT_STAGES = (
+    ["lead"] * 25
+    + ["sql"] * 10
+    + ["opportunity"] * 15
+    + ["customer"] * 35
+    + ["evangelist"] * 5
+    + ["former"] * 6
+    + ["other"] * 4
+)
 CUSTOMER_STAGES = {"customer", "evangelist", "former"}
-PERSONAL_DOMAINS = ["mailbox.example", "inbox.example", "post.example", "webmail.example",
-                    "freemail.example", "homenet.example"]
-TOPICS = ["the renewal", "pricing for next year", "the onboarding plan", "a product demo",
-          "the support ticket backlog", "the integration with their ERP", "volume discounts",
-          "the pilot project", "contract terms", "the quarterly business review",
-          "training for new staff", "the upgrade to the enterprise plan", "invoicing questions",
-          "their expansion plans", "a reference call", "data migration"]
-FOLLOW_UPS = ["Will send a proposal by Friday.", "They will come back after the budget meeting.",
-              "Agreed to talk again next month.", "Needs approval from finance.",
-              "Very positive, ready to move forward.", "Raised concerns about timelines.",
-              "Asked for a written summary.", "Introduced us to their CFO."]
-TASKS = ["Send proposal", "Schedule a demo", "Follow up on {t}", "Prepare the contract",
-         "Call back about {t}", "Send case studies", "Book the quarterly review",
-         "Check in after onboarding", "Update the billing details", "Share pricing for {t}"]
+PERSONAL_DOMAINS = [
+    "mailbox.example",
+    "inbox.example",
+    "post.example",
+    "webmail.example",
+    "freemail.example",
+    "homenet.example",
+]
+TOPICS = [
+    "the renewal",
+    "pricing for next year",
+    "the onboarding plan",
+    "a product demo",
+    "the support ticket backlog",
+    "the integration with their ERP",
+    "volume discounts",
+    "the pilot project",
+    "contract terms",
+    "the quarterly business review",
+    "training for new staff",
+    "the upgrade to the enterprise plan",
+    "invoicing questions",
+    "their expansion plans",
+    "a reference call",
+    "data migration",
+]
+FOLLOW_UPS = [
+    "Will send a proposal by Friday.",
+    "They will come back after the budget meeting.",
+    "Agreed to talk again next month.",
+    "Needs approval from finance.",
+    "Very positive, ready to move forward.",
+    "Raised concerns about timelines.",
+    "Asked for a written summary.",
+    "Introduced us to their CFO.",
+]
+TASKS = [
+    "Send proposal",
+    "Schedule a demo",
+    "Follow up on {t}",
+    "Prepare the contract",
+    "Call back about {t}",
+    "Send case studies",
+    "Book the quarterly review",
+    "Check in after onboarding",
+    "Update the billing details",
+    "Share pricing for {t}",
+]
 MEETING_PLACES = ["Video call", "Their office", "Our office", "Conference booth", "Lunch"]
-CALL_OUTCOMES = (["connected"] * 6 + ["left_voicemail"] * 2 + ["no_answer"] * 2 + ["busy"]
-                 + ["wrong_number"])
+CALL_OUTCOMES = (
+    ["connected"] * 6 + ["left_voicemail"] * 2 + ["no_answer"] * 2 + ["busy"] + ["wrong_number"]
+)
 # Timeline entries per contact (a few have none, some have many) and their kinds.
 ENTRY_COUNTS = [0] * 15 + [1] * 20 + [2] * 20 + [3] * 15 + [4] * 10 + [5] * 8 + [6] * 6 + [8] * 6
 ENTRY_KINDS = ["note"] * 25 + ["call"] * 30 + ["email"] * 25 + ["meeting"] * 10 + ["task"] * 10
 
-CONTACT_COLUMNS = ["id", "prefix", "first_name", "middle_name", "last_name", "suffix",
-                   "job_title", "date_of_birth", "description", "owner_id", "team_id",
-                   "lifecycle_stage", "custom_fields", "search_document", "version",
-                   "created_at", "updated_at"]
-ACCOUNT_COLUMNS = ["id", "name", "domain", "industry", "employee_count", "annual_revenue",
-                   "description", "parent_id", "owner_id", "team_id", "lifecycle_stage",
-                   "custom_fields", "search_document", "version", "created_at", "updated_at"]
-POINT_COLUMNS = ["contact_id", "account_id", "is_primary", "verified_at", "version",
-                 "created_at", "updated_at"]
+CONTACT_COLUMNS = [
+    "id",
+    "prefix",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "job_title",
+    "date_of_birth",
+    "description",
+    "owner_id",
+    "team_id",
+    "lifecycle_stage",
+    "custom_fields",
+    "search_document",
+    "version",
+    "created_at",
+    "updated_at",
+]
+ACCOUNT_COLUMNS = [
+    "id",
+    "name",
+    "domain",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "description",
+    "parent_id",
+    "owner_id",
+    "team_id",
+    "lifecycle_stage",
+    "custom_fields",
+    "search_document",
+    "version",
+    "created_at",
+    "updated_at",
+]
+POINT_COLUMNS = [
+    "contact_id",
+    "account_id",
+    "is_primary",
+    "verified_at",
+    "version",
+    "created_at",
+    "updated_at",
+]
 EMAIL_COLUMNS = POINT_COLUMNS + ["email", "kind"]
 PHONE_COLUMNS = POINT_COLUMNS + ["number", "e164", "extension", "kind"]
-ADDRESS_COLUMNS = POINT_COLUMNS + ["kind", "street", "street2", "city", "region", "postal_code",
-                                   "country"]
-RELATIONSHIP_COLUMNS = ["contact_id", "account_id", "role", "is_primary", "started_on",
-                        "ended_on", "version", "created_at", "updated_at"]
-TIMELINE_COLUMNS = ["kind", "contact_id", "account_id", "occurred_at", "subject", "body",
-                    "author_id", "data", "due_at", "assignee_id", "completed_at", "version",
-                    "created_at", "updated_at"]
+ADDRESS_COLUMNS = POINT_COLUMNS + [
+    "kind",
+    "street",
+    "street2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+]
+RELATIONSHIP_COLUMNS = [
+    "contact_id",
+    "account_id",
+    "role",
+    "is_primary",
+    "started_on",
+    "ended_on",
+    "version",
+    "created_at",
+    "updated_at",
+]
+TIMELINE_COLUMNS = [
+    "kind",
+    "contact_id",
+    "account_id",
+    "occurred_at",
+    "subject",
+    "body",
+    "author_id",
+    "data",
+    "due_at",
+    "assignee_id",
+    "completed_at",
+    "version",
+    "created_at",
+    "updated_at",
+]
 
 
 # --- pools: built once, combined per row -----------------------------------------------------
+
 
 @dataclass
 class PhoneBlock:
@@ -224,8 +377,9 @@ def _template(formatted: str, k: int) -> str:
     return "".join(chars)
 
 
-def phone_blocks(country: str, number_type: int, count: int, rng: random.Random,
-                 default_region: str) -> list[PhoneBlock]:
+def phone_blocks(
+    country: str, number_type: int, count: int, rng: random.Random, default_region: str
+) -> list[PhoneBlock]:
     """Up to `count` blocks of valid numbers near the library's example number.
 
     A block is kept only when sampled completions (including the extremes) are all valid,
@@ -250,7 +404,8 @@ def phone_blocks(country: str, number_type: int, count: int, rng: random.Random,
             continue
         seen.add(head)
         samples = ["0" * FREE_DIGITS, "9" * FREE_DIGITS] + [
-            f"{rng.randrange(10 ** FREE_DIGITS):0{FREE_DIGITS}d}" for _ in range(6)]
+            f"{rng.randrange(10**FREE_DIGITS):0{FREE_DIGITS}d}" for _ in range(6)
+        ]
         nat_t = intl_t = None
         ok = True
         for suffix in samples:
@@ -260,21 +415,32 @@ def phone_blocks(country: str, number_type: int, count: int, rng: random.Random,
                 break
             e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
             nat = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-            intl = phonenumbers.format_number(parsed,
-                                              phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+            intl = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
             if nat_t is None:
-                nat_t, intl_t, e164_head = (_template(nat, FREE_DIGITS),
-                                            _template(intl, FREE_DIGITS), e164[:-FREE_DIGITS])
-            if (_fill(nat_t.split("#"), suffix) != nat
-                    or _fill(cast(str, intl_t).split("#"), suffix) != intl
-                    or e164 != e164_head + suffix
-                    or to_e164(intl, default_region) != e164
-                    or (country == default_region and to_e164(nat, default_region) != e164)):
+                nat_t, intl_t, e164_head = (
+                    _template(nat, FREE_DIGITS),
+                    _template(intl, FREE_DIGITS),
+                    e164[:-FREE_DIGITS],
+                )
+            if (
+                _fill(nat_t.split("#"), suffix) != nat
+                or _fill(cast(str, intl_t).split("#"), suffix) != intl
+                or e164 != e164_head + suffix
+                or to_e164(intl, default_region) != e164
+                or (country == default_region and to_e164(nat, default_region) != e164)
+            ):
                 ok = False
                 break
         if ok and nat_t and intl_t:
-            blocks.append(PhoneBlock(country, e164_head, nat_t.split("#"), intl_t.split("#"),
-                                     digits(nat_t.replace("#", ""))))
+            blocks.append(
+                PhoneBlock(
+                    country,
+                    e164_head,
+                    nat_t.split("#"),
+                    intl_t.split("#"),
+                    digits(nat_t.replace("#", "")),
+                )
+            )
     return blocks
 
 
@@ -282,8 +448,9 @@ def _unique(values: Sequence[str]) -> list[str]:
     return sorted({v.strip() for v in values if v and v.strip()})
 
 
-def build_pools(*, seed: int, size: int, phone_blocks_per_type: int,
-                default_region: str) -> list[MarketPool]:
+def build_pools(
+    *, seed: int, size: int, phone_blocks_per_type: int, default_region: str
+) -> list[MarketPool]:
     """Names, companies, streets and phone blocks per market, from Faker and phonenumbers."""
     pools = []
     for index, market in enumerate(MARKETS):
@@ -295,14 +462,31 @@ def build_pools(*, seed: int, size: int, phone_blocks_per_type: int,
         companies = _unique([fake.company() for _ in range(size)])
         streets = _unique([fake.street_address().replace("\n", ", ") for _ in range(size)])
         has_region = hasattr(fake, "administrative_unit")
-        cities = [(fake.city(), fake.postcode(), fake.administrative_unit() if has_region else "")
-                  for _ in range(max(size // 2, 10))]
+        cities = [
+            (fake.city(), fake.postcode(), fake.administrative_unit() if has_region else "")
+            for _ in range(max(size // 2, 10))
+        ]
         pool = MarketPool(
-            market, firsts, lasts, companies, streets, cities,
-            phone_blocks(market.country, phonenumbers.PhoneNumberType.MOBILE,
-                         phone_blocks_per_type, rng, default_region),
-            phone_blocks(market.country, phonenumbers.PhoneNumberType.FIXED_LINE,
-                         phone_blocks_per_type, rng, default_region),
+            market,
+            firsts,
+            lasts,
+            companies,
+            streets,
+            cities,
+            phone_blocks(
+                market.country,
+                phonenumbers.PhoneNumberType.MOBILE,
+                phone_blocks_per_type,
+                rng,
+                default_region,
+            ),
+            phone_blocks(
+                market.country,
+                phonenumbers.PhoneNumberType.FIXED_LINE,
+                phone_blocks_per_type,
+                rng,
+                default_region,
+            ),
         )
         for name in firsts + lasts:
             pool.folded[name] = fold(name)
@@ -341,8 +525,9 @@ class TableWriter:
             for model, columns, rows in writes:
                 self._write(model, columns, rows)
 
-    def _write(self, model: type[models.Model] | str, columns: Sequence[str],
-               rows: list[tuple]) -> None:
+    def _write(
+        self, model: type[models.Model] | str, columns: Sequence[str], rows: list[tuple]
+    ) -> None:
         if not rows:
             return
         table = model if isinstance(model, str) else model._meta.db_table
@@ -360,6 +545,7 @@ class TableWriter:
 
 
 # --- the organisation ---------------------------------------------------------------------------
+
 
 @dataclass
 class Staff:
@@ -379,16 +565,23 @@ def _staff_plan() -> list[tuple[str, str, str | None]]:
         plan.append((f"manager{i}", "manager", team))
         for j in range(REPS_PER_TEAM):
             plan.append((f"rep{(i - 1) * REPS_PER_TEAM + j + 1}", "sales_rep", team))
-    plan += [("marketer1", "marketer", teams[0]), ("marketer2", "marketer", teams[2]),
-             ("agent1", "service_agent", teams[0]), ("agent2", "service_agent", teams[1]),
-             ("agent3", "service_agent", teams[2]), ("viewer", "read_only", teams[1])]
+    plan += [
+        ("marketer1", "marketer", teams[0]),
+        ("marketer2", "marketer", teams[2]),
+        ("agent1", "service_agent", teams[0]),
+        ("agent2", "service_agent", teams[1]),
+        ("agent3", "service_agent", teams[2]),
+        ("viewer", "read_only", teams[1]),
+    ]
     return plan
 
 
 def ensure_organisation(rng: random.Random) -> Staff:
     """Teams, users of every role, tags and custom field definitions (created if missing)."""
-    teams = {name: Team.objects.get_or_create(name=name, defaults={"description": desc})[0]
-             for name, desc in TEAMS.items()}
+    teams = {
+        name: Team.objects.get_or_create(name=name, defaults={"description": desc})[0]
+        for name, desc in TEAMS.items()
+    }
     roles = {r.slug: r for r in Role.objects.all()}
     password = make_password(DEMO_PASSWORD)
     fake = Faker(["en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "en_US"])
@@ -401,10 +594,19 @@ def ensure_organisation(rng: random.Random) -> Staff:
         if username in existing:
             continue
         is_admin = bool(roles[slug].sees_all_records)
-        missing.append(User(
-            username=username, first_name=first, last_name=last,
-            email=f"{username}@patron-demo.example", password=password, role=roles[slug],
-            team=teams[team] if team else None, is_staff=is_admin, is_superuser=is_admin))
+        missing.append(
+            User(
+                username=username,
+                first_name=first,
+                last_name=last,
+                email=f"{username}@patron-demo.example",
+                password=password,
+                role=roles[slug],
+                team=teams[team] if team else None,
+                is_staff=is_admin,
+                is_superuser=is_admin,
+            )
+        )
     User.objects.bulk_create(missing)
     users = {u.username: u for u in User.objects.filter(username__in=[p[0] for p in plan])}
     owners: dict[str, list[User]] = {}
@@ -420,17 +622,30 @@ def ensure_organisation(rng: random.Random) -> Staff:
     for name, color in TAGS:
         Tag.objects.get_or_create(name=name, defaults={"color": color})
     CustomFieldDefinition.objects.get_or_create(
-        object_type="contact", name="preferred_language",
-        defaults={"label": "Preferred language", "field_type": "choice", "choices": LANGUAGES,
-                  "show_in_list": True, "help_text": "Language for emails and calls."})
+        object_type="contact",
+        name="preferred_language",
+        defaults={
+            "label": "Preferred language",
+            "field_type": "choice",
+            "choices": LANGUAGES,
+            "show_in_list": True,
+            "help_text": "Language for emails and calls.",
+        },
+    )
     CustomFieldDefinition.objects.get_or_create(
-        object_type="account", name="customer_since",
-        defaults={"label": "Customer since", "field_type": "date",
-                  "help_text": "Date of the first signed contract."})
+        object_type="account",
+        name="customer_since",
+        defaults={
+            "label": "Customer since",
+            "field_type": "date",
+            "help_text": "Date of the first signed contract.",
+        },
+    )
     return Staff(users, owners, members, {u.pk: u.email for u in users.values()})
 
 
 # --- the generator --------------------------------------------------------------------------------
+
 
 @dataclass
 class DemoResult:
@@ -485,8 +700,9 @@ class DemoGenerator:
         size = min(2000, max(60, self.n_contacts // 25))
         blocks = min(25, max(3, self.n_contacts // 20000))
         stdout(f"Building name, company, street and phone pools ({len(MARKETS)} locales)…")
-        self.pools = build_pools(seed=self.seed, size=size, phone_blocks_per_type=blocks,
-                                 default_region=region)
+        self.pools = build_pools(
+            seed=self.seed, size=size, phone_blocks_per_type=blocks, default_region=region
+        )
         self.market_choices = [i for i, m in enumerate(MARKETS) for _ in range(m.weight)]
         self.tags = {t.name: t.pk for t in Tag.objects.all()}
         self.tag_ids = [self.tags[name] for name, _ in TAGS]
@@ -495,14 +711,24 @@ class DemoGenerator:
             self._generate_accounts()
             self._generate_contacts()
         self._finish()
-        result = DemoResult(contacts=self.n_contacts, accounts=self.n_accounts,
-                            users=len(self.staff.users), rows=dict(self.writer.counts),
-                            seconds=time.monotonic() - started)
+        result = DemoResult(
+            contacts=self.n_contacts,
+            accounts=self.n_accounts,
+            users=len(self.staff.users),
+            rows=dict(self.writer.counts),
+            seconds=time.monotonic() - started,
+        )
         return result
 
     def _bar(self, total: int, desc: str, unit: str) -> tqdm:
-        return tqdm(total=total, desc=desc, unit=f" {unit}", disable=not self.progress,
-                    unit_scale=True, smoothing=0.1)
+        return tqdm(
+            total=total,
+            desc=desc,
+            unit=f" {unit}",
+            disable=not self.progress,
+            unit_scale=True,
+            smoothing=0.1,
+        )
 
     @contextmanager
     def _indexes_deferred(self, stdout: Callable[[str], None]) -> Iterator[None]:
@@ -518,8 +744,18 @@ class DemoGenerator:
             yield
             return
         qn = connection.ops.quote_name
-        tables = [m._meta.db_table for m in (Account, Contact, EmailAddress, PhoneNumber,
-                                              PostalAddress, AccountRelationship, TimelineEntry)]
+        tables = [
+            m._meta.db_table
+            for m in (
+                Account,
+                Contact,
+                EmailAddress,
+                PhoneNumber,
+                PostalAddress,
+                AccountRelationship,
+                TimelineEntry,
+            )
+        ]
         tables += [Account.tags.through._meta.db_table, Contact.tags.through._meta.db_table]
         with connection.cursor() as cursor:
             if connection.in_atomic_block:
@@ -530,7 +766,9 @@ class DemoGenerator:
                 "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
                 "JOIN pg_class t ON t.oid = c.conrelid WHERE c.contype = 'f' "
                 "AND t.relname = ANY(%s) AND pg_table_is_visible(t.oid) "
-                "ORDER BY t.relname, c.conname", [tables])
+                "ORDER BY t.relname, c.conname",
+                [tables],
+            )
             foreign_keys = cursor.fetchall()
             for table, name, _ in foreign_keys:
                 cursor.execute(f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}")
@@ -540,15 +778,18 @@ class DemoGenerator:
                 "WHERE t.relname = ANY(%s) AND pg_table_is_visible(t.oid) "
                 "AND NOT x.indisprimary "
                 "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
-                "ORDER BY t.relname, i.relname", [tables])
+                "ORDER BY t.relname, i.relname",
+                [tables],
+            )
             indexes = cursor.fetchall()
             for name, _ in indexes:
                 cursor.execute(f"DROP INDEX {qn(name)}")
         try:
             yield
         finally:
-            stdout(f"Rebuilding {len(indexes)} indexes and checking {len(foreign_keys)} "
-                   "foreign keys…")
+            stdout(
+                f"Rebuilding {len(indexes)} indexes and checking {len(foreign_keys)} foreign keys…"
+            )
             bar = self._bar(len(indexes) + len(foreign_keys), "indexes", "index")
             with connection.cursor() as cursor:
                 if connection.in_atomic_block:
@@ -558,8 +799,9 @@ class DemoGenerator:
                     cursor.execute(definition)
                     bar.update(1)
                 for table, name, definition in foreign_keys:
-                    cursor.execute(f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} "
-                                   f"{definition}")
+                    cursor.execute(
+                        f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition}"
+                    )
                     bar.update(1)
                 cursor.execute("RESET maintenance_work_mem")
             bar.close()
@@ -572,8 +814,7 @@ class DemoGenerator:
                     cursor.execute(sql)
             tables = sorted(self.writer.counts)
             if self.writer.postgres:
-                cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t)
-                                                       for t in tables))
+                cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
             else:
                 cursor.execute("ANALYZE")
 
@@ -585,29 +826,53 @@ class DemoGenerator:
         start = max(self.now_ts - 730 * DAY, not_before)
         return self.rng.randint(start, self.now_ts - 3600)
 
-    def _phone(self, block: PhoneBlock, kind: str, is_primary: bool,
-               parent: tuple[int | None, int | None], ts: int) -> tuple[tuple, list[str]]:
+    def _phone(
+        self,
+        block: PhoneBlock,
+        kind: str,
+        is_primary: bool,
+        parent: tuple[int | None, int | None],
+        ts: int,
+    ) -> tuple[tuple, list[str]]:
         """A phone row and its search variants (as `phones.search_variants` gives them)."""
         rng = self.rng
-        suffix = f"{rng.randrange(10 ** FREE_DIGITS):0{FREE_DIGITS}d}"
+        suffix = f"{rng.randrange(10**FREE_DIGITS):0{FREE_DIGITS}d}"
         if block.country == self.region and rng.random() < 0.6:
             number = _fill(block.national, suffix)
         else:
             number = _fill(block.international, suffix)
         e164 = block.e164_head + suffix
-        variants = list(dict.fromkeys(v for v in (digits(number), e164[1:],
-                                                  block.national_digits + suffix) if v))
+        variants = list(
+            dict.fromkeys(
+                v for v in (digits(number), e164[1:], block.national_digits + suffix) if v
+            )
+        )
         when = self.dt(ts)
         row = (parent[0], parent[1], is_primary, None, 1, when, when, number, e164, "", kind)
         return row, variants
 
-    def _address(self, pool: MarketPool, kind: str, parent: tuple[int | None, int | None],
-                 ts: int) -> tuple:
+    def _address(
+        self, pool: MarketPool, kind: str, parent: tuple[int | None, int | None], ts: int
+    ) -> tuple:
         rng = self.rng
         city, postcode, region = rng.choice(pool.cities)
         when = self.dt(ts)
-        return (parent[0], parent[1], True, None, 1, when, when, kind, rng.choice(pool.streets),
-                "", city, region, postcode, pool.market.country)
+        return (
+            parent[0],
+            parent[1],
+            True,
+            None,
+            1,
+            when,
+            when,
+            kind,
+            rng.choice(pool.streets),
+            "",
+            city,
+            region,
+            postcode,
+            pool.market.country,
+        )
 
     # -- accounts --
 
@@ -620,7 +885,8 @@ class DemoGenerator:
         self.acc_domain = [""] * n
         self.acc_created = [0] * n
         used_domains: dict[str, int] = dict.fromkeys(
-            Account.objects.exclude(domain="").values_list("domain", flat=True), 1)
+            Account.objects.exclude(domain="").values_list("domain", flat=True), 1
+        )
         bar = self._bar(n, "accounts", "account")
         for start in range(0, n, self.batch_size):
             stop = min(n, start + self.batch_size)
@@ -652,18 +918,31 @@ class DemoGenerator:
                     parent_id = first_id + rng.randrange(i)
                 description = ""
                 if rng.random() < 0.2:
-                    description = (f"{rng.choice(INDUSTRIES)} company in "
-                                   f"{rng.choice(pool.cities)[0]}.")
+                    description = (
+                        f"{rng.choice(INDUSTRIES)} company in {rng.choice(pool.cities)[0]}."
+                    )
                 parent = (None, account_id)
                 document = [fold(name), domain]
                 if rng.random() < 0.6:
                     email = f"{rng.choice(['info', 'contact', 'hello', 'office'])}@{domain}"
-                    emails.append((None, account_id, True, None, 1, self.dt(created),
-                                   self.dt(created), email, "work"))
+                    emails.append(
+                        (
+                            None,
+                            account_id,
+                            True,
+                            None,
+                            1,
+                            self.dt(created),
+                            self.dt(created),
+                            email,
+                            "work",
+                        )
+                    )
                     document.append(email)
                 if rng.random() < 0.7:
-                    row, variants = self._phone(rng.choice(pool.landline_blocks), "work", True,
-                                                parent, created)
+                    row, variants = self._phone(
+                        rng.choice(pool.landline_blocks), "work", True, parent, created
+                    )
                     phone_rows.append(row)
                     document += variants
                 if rng.random() < 0.9:
@@ -671,24 +950,43 @@ class DemoGenerator:
                 if rng.random() < 0.2:
                     tags.append((account_id, rng.choice(self.tag_ids)))
                 for _ in range(rng.choice((0, 0, 1, 1, 1, 2))):
-                    entries.append(self._entry(None, account_id, owner, market.team, created,
-                                               f"info@{domain}"))
-                accounts.append((
-                    account_id, name, domain, rng.choice(INDUSTRIES), employees, revenue,
-                    description, parent_id, owner.pk, owner.team_id, stage, json.dumps(custom),
-                    " ".join(t for t in document if t), 1, self.dt(created), self.dt(updated)))
+                    entries.append(
+                        self._entry(None, account_id, owner, market.team, created, f"info@{domain}")
+                    )
+                accounts.append(
+                    (
+                        account_id,
+                        name,
+                        domain,
+                        rng.choice(INDUSTRIES),
+                        employees,
+                        revenue,
+                        description,
+                        parent_id,
+                        owner.pk,
+                        owner.team_id,
+                        stage,
+                        json.dumps(custom),
+                        " ".join(t for t in document if t),
+                        1,
+                        self.dt(created),
+                        self.dt(updated),
+                    )
+                )
                 self.acc_market[i] = market_index
                 self.acc_owner[i] = owner
                 self.acc_domain[i] = domain
                 self.acc_created[i] = created
-            self.writer.submit([
-                (Account, ACCOUNT_COLUMNS, accounts),
-                (EmailAddress, EMAIL_COLUMNS, emails),
-                (PhoneNumber, PHONE_COLUMNS, phone_rows),
-                (PostalAddress, ADDRESS_COLUMNS, addresses),
-                (Account.tags.through._meta.db_table, ["account_id", "tag_id"], tags),
-                (TimelineEntry, TIMELINE_COLUMNS, entries),
-            ])
+            self.writer.submit(
+                [
+                    (Account, ACCOUNT_COLUMNS, accounts),
+                    (EmailAddress, EMAIL_COLUMNS, emails),
+                    (PhoneNumber, PHONE_COLUMNS, phone_rows),
+                    (PostalAddress, ADDRESS_COLUMNS, addresses),
+                    (Account.tags.through._meta.db_table, ["account_id", "tag_id"], tags),
+                    (TimelineEntry, TIMELINE_COLUMNS, entries),
+                ]
+            )
             bar.update(stop - start)
         bar.close()
 
@@ -705,12 +1003,22 @@ class DemoGenerator:
         dt_ = self.dt
         bar = self._bar(n, "contacts", "contact")
         # (contact, account, role, is_primary, started, ended, version, created, updated)
-        rels: list[tuple[int, int, str, bool, dt.date | None, dt.date | None, int,
-                         dt.datetime, dt.datetime]]
+        rels: list[
+            tuple[
+                int, int, str, bool, dt.date | None, dt.date | None, int, dt.datetime, dt.datetime
+            ]
+        ]
         for start in range(0, n, self.batch_size):
             stop = min(n, start + self.batch_size)
-            contacts, emails, phone_rows, addresses, rels, tags, entries = ([], [], [], [], [],
-                                                                             [], [])
+            contacts, emails, phone_rows, addresses, rels, tags, entries = (
+                [],
+                [],
+                [],
+                [],
+                [],
+                [],
+                [],
+            )
             for i in range(start, stop):
                 contact_id = first_id + i
                 account_index = rng.randrange(n_acc) if rng.random() < 0.85 else None
@@ -732,8 +1040,7 @@ class DemoGenerator:
                 not_before = self.acc_created[account_index] if account_index is not None else 0
                 created = self._created(not_before)
                 updated = rng.randint(created, self.now_ts)
-                custom = ({"preferred_language": market.language} if rng.random() < 0.7
-                          else {})
+                custom = {"preferred_language": market.language} if rng.random() < 0.7 else {}
                 dob = None
                 if rng.random() < 0.25:
                     dob = self.today - dt.timedelta(days=rng.randint(20 * 365, 70 * 365))
@@ -751,23 +1058,28 @@ class DemoGenerator:
                         work_local = f"{local[0]}.{lastpart}"
                     else:
                         work_local = f"{local}{lastpart[0]}"
-                    address_list.append((f"{work_local}@{self.acc_domain[account_index]}",
-                                         "work"))
+                    address_list.append((f"{work_local}@{self.acc_domain[account_index]}", "work"))
                 if account_index is None or rng.random() < 0.45:
                     number = f"{rng.randrange(100)}" if rng.random() < 0.5 else ""
                     sep = rng.choice((".", "_", ""))
-                    address_list.append((f"{local}{sep}{lastpart}{number}@"
-                                         f"{rng.choice(PERSONAL_DOMAINS)}", "personal"))
+                    address_list.append(
+                        (
+                            f"{local}{sep}{lastpart}{number}@{rng.choice(PERSONAL_DOMAINS)}",
+                            "personal",
+                        )
+                    )
                 if len(address_list) == 2 and rng.random() < 0.25:
                     address_list.reverse()
                 for position, (email, kind) in enumerate(address_list):
-                    emails.append((contact_id, None, position == 0, None, 1, when, when, email,
-                                   kind))
+                    emails.append(
+                        (contact_id, None, position == 0, None, 1, when, when, email, kind)
+                    )
                 # Phones: a mobile in their country, sometimes the office line too.
                 phone_specs = [(rng.choice(pool.mobile_blocks), "mobile")]
                 if rng.random() < 0.4:
-                    office = (pools[self.acc_market[account_index]]
-                              if account_index is not None else pool)
+                    office = (
+                        pools[self.acc_market[account_index]] if account_index is not None else pool
+                    )
                     phone_specs.append((rng.choice(office.landline_blocks), "work"))
                     if rng.random() < 0.3:
                         phone_specs.reverse()
@@ -777,54 +1089,105 @@ class DemoGenerator:
                     phone_rows.append(row)
                     phone_variants += variants
                 if rng.random() < 0.6:
-                    addresses.append(self._address(pool, "home" if account_index is None
-                                                   else rng.choice(("home", "work")), parent,
-                                                   created))
+                    addresses.append(
+                        self._address(
+                            pool,
+                            "home" if account_index is None else rng.choice(("home", "work")),
+                            parent,
+                            created,
+                        )
+                    )
                 if account_index is not None:
                     account_id = first_account + account_index
                     ended = None
                     if rng.random() < 0.04:
                         ended = self.today - dt.timedelta(days=rng.randint(1, 300))
-                    rels.append((contact_id, account_id, role, True, when.date(), ended, 1,
-                                 when, when))
+                    rels.append(
+                        (contact_id, account_id, role, True, when.date(), ended, 1, when, when)
+                    )
                     if rng.random() < 0.1 and n_acc > 1:
                         other = rng.randrange(n_acc)
                         if other != account_index:
-                            rels.append((contact_id, first_account + other,
-                                         rng.choice(SECOND_ROLES), False, None, None, 1, when,
-                                         when))
+                            rels.append(
+                                (
+                                    contact_id,
+                                    first_account + other,
+                                    rng.choice(SECOND_ROLES),
+                                    False,
+                                    None,
+                                    None,
+                                    1,
+                                    when,
+                                    when,
+                                )
+                            )
                 if rng.random() < 0.3:
                     for tag_id in set(rng.sample(self.tag_ids, rng.choice((1, 1, 2)))):
                         tags.append((contact_id, tag_id))
                 primary_email = address_list[0][0] if address_list else ""
                 for _ in range(rng.choice(ENTRY_COUNTS)):
-                    entries.append(self._entry(contact_id, None, owner, market.team, created,
-                                               primary_email))
+                    entries.append(
+                        self._entry(contact_id, None, owner, market.team, created, primary_email)
+                    )
                 folded = pool.folded
-                document = [t for t in (fold(prefix), folded[first],
-                                        folded[middle] if middle else "", folded[last]) if t]
+                document = [
+                    t
+                    for t in (
+                        fold(prefix),
+                        folded[first],
+                        folded[middle] if middle else "",
+                        folded[last],
+                    )
+                    if t
+                ]
                 document += [e for e, _ in address_list]
                 document += phone_variants
-                contacts.append((
-                    contact_id, prefix, first, middle, last, "", title, dob, "", owner.pk,
-                    owner.team_id, rng.choice(CONTACT_STAGES), json.dumps(custom),
-                    " ".join(document), 1, when, dt_(updated)))
-            self.writer.submit([
-                (Contact, CONTACT_COLUMNS, contacts),
-                (EmailAddress, EMAIL_COLUMNS, emails),
-                (PhoneNumber, PHONE_COLUMNS, phone_rows),
-                (PostalAddress, ADDRESS_COLUMNS, addresses),
-                (AccountRelationship, RELATIONSHIP_COLUMNS, rels),
-                (Contact.tags.through._meta.db_table, ["contact_id", "tag_id"], tags),
-                (TimelineEntry, TIMELINE_COLUMNS, entries),
-            ])
+                contacts.append(
+                    (
+                        contact_id,
+                        prefix,
+                        first,
+                        middle,
+                        last,
+                        "",
+                        title,
+                        dob,
+                        "",
+                        owner.pk,
+                        owner.team_id,
+                        rng.choice(CONTACT_STAGES),
+                        json.dumps(custom),
+                        " ".join(document),
+                        1,
+                        when,
+                        dt_(updated),
+                    )
+                )
+            self.writer.submit(
+                [
+                    (Contact, CONTACT_COLUMNS, contacts),
+                    (EmailAddress, EMAIL_COLUMNS, emails),
+                    (PhoneNumber, PHONE_COLUMNS, phone_rows),
+                    (PostalAddress, ADDRESS_COLUMNS, addresses),
+                    (AccountRelationship, RELATIONSHIP_COLUMNS, rels),
+                    (Contact.tags.through._meta.db_table, ["contact_id", "tag_id"], tags),
+                    (TimelineEntry, TIMELINE_COLUMNS, entries),
+                ]
+            )
             bar.update(stop - start)
         bar.close()
 
     # -- timeline --
 
-    def _entry(self, contact_id: int | None, account_id: int | None, owner: User, team: str,
-               created: int, contact_email: str) -> tuple:
+    def _entry(
+        self,
+        contact_id: int | None,
+        account_id: int | None,
+        owner: User,
+        team: str,
+        created: int,
+        contact_email: str,
+    ) -> tuple:
         """One note, call, email, meeting or task, at some time after the record was created."""
         rng = self.rng
         kind = rng.choice(ENTRY_KINDS)
@@ -840,25 +1203,32 @@ class DemoGenerator:
         elif kind == "call":
             direction = "inbound" if rng.random() < 0.35 else "outbound"
             outcome = rng.choice(CALL_OUTCOMES)
-            duration = rng.randint(60, 2400) if outcome == "connected" else (
-                rng.randint(15, 60) if outcome == "left_voicemail" else 0)
+            duration = (
+                rng.randint(60, 2400)
+                if outcome == "connected"
+                else (rng.randint(15, 60) if outcome == "left_voicemail" else 0)
+            )
             data = {"direction": direction, "duration_seconds": duration, "outcome": outcome}
             subject = f"{direction.capitalize()} call about {topic}"
             if outcome == "connected":
                 body = rng.choice(FOLLOW_UPS)
         elif kind == "meeting":
-            data = {"duration_minutes": rng.choice((15, 30, 30, 45, 60, 90)),
-                    "location": rng.choice(MEETING_PLACES)}
+            data = {
+                "duration_minutes": rng.choice((15, 30, 30, 45, 60, 90)),
+                "location": rng.choice(MEETING_PLACES),
+            }
             subject = f"Meeting: {topic}"
             body = rng.choice(FOLLOW_UPS)
         elif kind == "email":
             inbound = rng.random() < 0.4
             author_email = self.staff.emails[author.pk]
             self.entry_seq += 1
-            data = {"direction": "inbound" if inbound else "outbound",
-                    "from_address": contact_email if inbound else author_email,
-                    "to_addresses": [author_email if inbound else contact_email],
-                    "message_id": f"<demo-{self.seed}-{self.entry_seq}@patron-demo.example>"}
+            data = {
+                "direction": "inbound" if inbound else "outbound",
+                "from_address": contact_email if inbound else author_email,
+                "to_addresses": [author_email if inbound else contact_email],
+                "message_id": f"<demo-{self.seed}-{self.entry_seq}@patron-demo.example>",
+            }
             subject = ("Re: " if inbound else "") + topic[0].upper() + topic[1:]
             body = f"Hello, following up on {topic}. {rng.choice(FOLLOW_UPS)}"
         else:  # task
@@ -868,20 +1238,40 @@ class DemoGenerator:
             due = self.dt(due_ts)
             if due_ts < self.now_ts:
                 if rng.random() < 0.8:  # most past tasks are done; the rest are overdue
-                    completed = self.dt(rng.randint(occurred, min(due_ts + 3 * DAY,
-                                                                  self.now_ts)))
+                    completed = self.dt(rng.randint(occurred, min(due_ts + 3 * DAY, self.now_ts)))
             elif rng.random() < 0.1:
                 completed = self.dt(rng.randint(occurred, self.now_ts))
         when = self.dt(occurred)
-        return (kind, contact_id, account_id, when, subject, body, author.pk, json.dumps(data),
-                due, assignee_id, completed, 1, when, completed or when)
+        return (
+            kind,
+            contact_id,
+            account_id,
+            when,
+            subject,
+            body,
+            author.pk,
+            json.dumps(data),
+            due,
+            assignee_id,
+            completed,
+            1,
+            when,
+            completed or when,
+        )
 
 
-def generate(*, contacts: int = 5000, seed: int = 42, batch_size: int = 5000,
-             progress: bool = True, stdout: Callable[[str], None] = print) -> DemoResult:
+def generate(
+    *,
+    contacts: int = 5000,
+    seed: int = 42,
+    batch_size: int = 5000,
+    progress: bool = True,
+    stdout: Callable[[str], None] = print,
+) -> DemoResult:
     """Generate a demo organisation with `contacts` contacts (and contacts // 5 accounts)."""
-    generator = DemoGenerator(contacts=contacts, seed=seed, batch_size=batch_size,
-                              progress=progress)
+    generator = DemoGenerator(
+        contacts=contacts, seed=seed, batch_size=batch_size, progress=progress
+    )
     return generator.run(stdout=stdout)
 
 

@@ -71,7 +71,8 @@ class _CustomerFilterSet(django_filters.FilterSet):
         for definition in self.custom_definitions:
             self.filters[f"cf_{definition.name}"] = django_filters.CharFilter(
                 field_name=f"cf_{definition.name}",  # errors name the parameter
-                method=self._custom_field_method(definition), label=definition.label,
+                method=self._custom_field_method(definition),
+                label=definition.label,
             )
 
     def _custom_field_method(self, definition):
@@ -131,11 +132,10 @@ class AccountFilterSet(_CustomerFilterSet):
         fields = ["q", "owner", "team", "lifecycle_stage", "tag", "industry"]
 
 
-def ordering_for(orderings: dict[str, list[str]], requested: str | None, default: str
-                 ) -> tuple[str, list[str]]:
+def ordering_for(
+    orderings: dict[str, list[str]], requested: str | None, default: str
+) -> tuple[str, list[str]]:
     key = requested or default
     if key not in orderings:
-        raise ValidationError({"ordering": [
-            "Order by one of: " + ", ".join(orderings) + "."
-        ]})
+        raise ValidationError({"ordering": ["Order by one of: " + ", ".join(orderings) + "."]})
     return key, orderings[key]

@@ -45,8 +45,15 @@ class AccountPicker(forms.Widget):
         value = context["widget"]["value"]
         shown = self.chosen_name(value)  # an id the user may not pick shows (and keeps) nothing
         input_id = context["widget"]["attrs"].get("id") or f"id_{name}"
-        context.update(picker_context(name=name, value=value if shown else "", name_shown=shown,
-                                      exclude_pk=self.exclude_pk, input_id=input_id))
+        context.update(
+            picker_context(
+                name=name,
+                value=value if shown else "",
+                name_shown=shown,
+                exclude_pk=self.exclude_pk,
+                input_id=input_id,
+            )
+        )
         return context
 
 
@@ -57,11 +64,19 @@ def picker_label(queryset, account: Account) -> str:
     return f"Account #{account.pk}"
 
 
-def picker_context(*, name: str, value: str, name_shown: str, exclude_pk: int | None,
-                   input_id: str) -> dict[str, Any]:
+def picker_context(
+    *, name: str, value: str, name_shown: str, exclude_pk: int | None, input_id: str
+) -> dict[str, Any]:
     """What the picker template needs; shared by the widget and the lookup views."""
-    return {"picker": {"name": name, "value": value, "chosen": name_shown,
-                       "exclude": exclude_pk or "", "id": input_id}}
+    return {
+        "picker": {
+            "name": name,
+            "value": value,
+            "chosen": name_shown,
+            "exclude": exclude_pk or "",
+            "id": input_id,
+        }
+    }
 
 
 class AccountPickerField(forms.ModelChoiceField):
@@ -89,8 +104,11 @@ class AccountPickerField(forms.ModelChoiceField):
         self.widget.kept = account
 
     def to_python(self, value: Any) -> Any:
-        if self.keep is not None and value not in self.empty_values and \
-                str(value) == str(self.keep.pk):
+        if (
+            self.keep is not None
+            and value not in self.empty_values
+            and str(value) == str(self.keep.pk)
+        ):
             return self.keep
         return super().to_python(value)
 
@@ -103,8 +121,11 @@ class UserChoiceField(forms.ModelChoiceField):
 def custom_form_field(definition: CustomFieldDefinition) -> forms.Field:
     """A form field for one custom-field definition. Required-ness is checked by the service,
     so its message appears beside this field like any other service error."""
-    common: dict[str, Any] = {"label": definition.label, "required": False,
-                              "help_text": definition.help_text}
+    common: dict[str, Any] = {
+        "label": definition.label,
+        "required": False,
+        "help_text": definition.help_text,
+    }
     kind = definition.field_type
     if kind == FieldType.NUMBER:
         return forms.CharField(widget=forms.NumberInput(attrs={"step": "any"}), **common)
@@ -130,17 +151,20 @@ class _RecordForm(forms.Form):
     object_type = ""
 
     lifecycle_stage = forms.ChoiceField(choices=LifecycleStage.choices, label="Lifecycle stage")
-    owner = UserChoiceField(queryset=User.objects.filter(is_active=True), required=False,
-                            empty_label="— Nobody —")
-    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False,
-                                  empty_label="— No team —")
+    owner = UserChoiceField(
+        queryset=User.objects.filter(is_active=True), required=False, empty_label="— Nobody —"
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(), required=False, empty_label="— No team —"
+    )
     tags = forms.CharField(required=False, help_text="Separate tags with commas.")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     record_fields: list[str]  # set by each subclass
 
-    def __init__(self, *args: Any, definitions: list[CustomFieldDefinition], record=None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, definitions: list[CustomFieldDefinition], record=None, **kwargs: Any
+    ) -> None:
         if record is not None and "initial" not in kwargs and not args:
             kwargs["initial"] = self.initial_from(record, definitions)
         super().__init__(*args, **kwargs)
@@ -152,11 +176,16 @@ class _RecordForm(forms.Form):
 
     def initial_from(self, record, definitions) -> dict[str, Any]:
         initial = {name: getattr(record, name) for name in self.record_fields}
-        initial.update(owner=record.owner_id, team=record.team_id, version=record.version,
-                       tags=", ".join(t.name for t in record.tags.all()))
+        initial.update(
+            owner=record.owner_id,
+            team=record.team_id,
+            version=record.version,
+            tags=", ".join(t.name for t in record.tags.all()),
+        )
         for definition in definitions:
             initial[f"cf_{definition.name}"] = _initial_custom(
-                definition, (record.custom_fields or {}).get(definition.name))
+                definition, (record.custom_fields or {}).get(definition.name)
+            )
         return initial
 
     @property
@@ -166,8 +195,9 @@ class _RecordForm(forms.Form):
     def service_data(self, *, creating: bool) -> dict[str, Any]:
         """The `data` mapping the service expects, from cleaned input."""
         data = {name: self.cleaned_data[name] for name in self.record_fields}
-        data["custom_fields"] = {d.name: self.cleaned_data.get(f"cf_{d.name}") or None
-                                 for d in self.definitions}
+        data["custom_fields"] = {
+            d.name: self.cleaned_data.get(f"cf_{d.name}") or None for d in self.definitions
+        }
         if creating:
             # Unset owner/team on create: the service makes the creator the owner.
             for name in ("owner", "team"):
@@ -184,8 +214,17 @@ class _RecordForm(forms.Form):
 
 class ContactForm(_RecordForm):
     object_type = "contact"
-    record_fields = ["prefix", "first_name", "middle_name", "last_name", "suffix", "job_title",
-                     "date_of_birth", "description", "lifecycle_stage"]
+    record_fields = [
+        "prefix",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "suffix",
+        "job_title",
+        "date_of_birth",
+        "description",
+        "lifecycle_stage",
+    ]
 
     # A form field, not BaseForm.prefix: the form metaclass takes it out of the class.
     prefix = forms.CharField(max_length=20, required=False)  # type: ignore[assignment]
@@ -194,18 +233,39 @@ class ContactForm(_RecordForm):
     last_name = forms.CharField(max_length=100, required=False)
     suffix = forms.CharField(max_length=20, required=False)
     job_title = forms.CharField(max_length=150, required=False)
-    date_of_birth = forms.DateField(required=False, label="Date of birth",
-                                    widget=forms.DateInput(attrs={"type": "date"}))
+    date_of_birth = forms.DateField(
+        required=False, label="Date of birth", widget=forms.DateInput(attrs={"type": "date"})
+    )
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    field_order = ["prefix", "first_name", "middle_name", "last_name", "suffix", "job_title",
-                   "lifecycle_stage", "owner", "team", "tags", "date_of_birth", "description"]
+    field_order = [
+        "prefix",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "suffix",
+        "job_title",
+        "lifecycle_stage",
+        "owner",
+        "team",
+        "tags",
+        "date_of_birth",
+        "description",
+    ]
 
 
 class AccountForm(_RecordForm):
     object_type = "account"
-    record_fields = ["name", "domain", "industry", "employee_count", "annual_revenue",
-                     "description", "lifecycle_stage", "parent"]
+    record_fields = [
+        "name",
+        "domain",
+        "industry",
+        "employee_count",
+        "annual_revenue",
+        "description",
+        "lifecycle_stage",
+        "parent",
+    ]
 
     name = forms.CharField(max_length=200)
     domain = forms.CharField(max_length=200, required=False)
@@ -215,8 +275,19 @@ class AccountForm(_RecordForm):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     parent = AccountPickerField(required=False, label="Parent account")
 
-    field_order = ["name", "domain", "industry", "lifecycle_stage", "owner", "team", "tags",
-                   "employee_count", "annual_revenue", "parent", "description"]
+    field_order = [
+        "name",
+        "domain",
+        "industry",
+        "lifecycle_stage",
+        "owner",
+        "team",
+        "tags",
+        "employee_count",
+        "annual_revenue",
+        "parent",
+        "description",
+    ]
 
     def __init__(self, *args: Any, parent_choices=None, **kwargs: Any) -> None:
         record = kwargs.get("record")
@@ -242,14 +313,16 @@ class ContactPointRows:
             return [{"email": "", "kind": "work"}]
         pairs = zip(self.data.getlist("email"), self.data.getlist("email_kind"), strict=False)
         return [{"email": e.strip(), "kind": k or "work"} for e, k in pairs] or [
-            {"email": "", "kind": "work"}]
+            {"email": "", "kind": "work"}
+        ]
 
     def phones(self) -> list[dict[str, Any]]:
         if self.data is None:
             return [{"number": "", "kind": "mobile"}]
         pairs = zip(self.data.getlist("phone"), self.data.getlist("phone_kind"), strict=False)
         return [{"number": n.strip(), "kind": k or "mobile"} for n, k in pairs] or [
-            {"number": "", "kind": "mobile"}]
+            {"number": "", "kind": "mobile"}
+        ]
 
     def for_service(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         emails = [e for e in self.emails() if e["email"]]
@@ -293,14 +366,17 @@ class AddressForm(forms.Form):
 
 
 class CallForm(forms.Form):
-    subject = forms.CharField(max_length=300, required=False,
-                              widget=forms.TextInput(attrs={"placeholder": "What was it about?"}))
+    subject = forms.CharField(
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "What was it about?"}),
+    )
     direction = forms.ChoiceField(choices=[("outbound", "Outbound"), ("inbound", "Inbound")])
     outcome = forms.ChoiceField(choices=[])
-    duration_minutes = forms.IntegerField(min_value=0, max_value=24 * 60, required=False,
-                                          label="Duration (minutes)")
-    body = forms.CharField(required=False, label="Notes",
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    duration_minutes = forms.IntegerField(
+        min_value=0, max_value=24 * 60, required=False, label="Duration (minutes)"
+    )
+    body = forms.CharField(required=False, label="Notes", widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from .timeline import CALL_OUTCOMES
@@ -310,32 +386,48 @@ class CallForm(forms.Form):
 
     def service_kwargs(self) -> dict[str, Any]:
         minutes = self.cleaned_data.get("duration_minutes") or 0
-        return {"subject": self.cleaned_data["subject"], "body": self.cleaned_data["body"],
-                "data": {"direction": self.cleaned_data["direction"],
-                         "outcome": self.cleaned_data["outcome"],
-                         "duration_seconds": minutes * 60}}
+        return {
+            "subject": self.cleaned_data["subject"],
+            "body": self.cleaned_data["body"],
+            "data": {
+                "direction": self.cleaned_data["direction"],
+                "outcome": self.cleaned_data["outcome"],
+                "duration_seconds": minutes * 60,
+            },
+        }
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(required=False, label="Note",
-                           widget=forms.Textarea(attrs={"rows": 4,
-                                                        "placeholder": "Write a note…"}))
+    body = forms.CharField(
+        required=False,
+        label="Note",
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Write a note…"}),
+    )
 
     def service_kwargs(self) -> dict[str, Any]:
         return {"body": self.cleaned_data["body"]}
 
 
 class TaskForm(forms.Form):
-    subject = forms.CharField(max_length=300, required=False, label="Task",
-                              widget=forms.TextInput(attrs={"placeholder": "Follow up…"}))
-    due_at = forms.DateTimeField(required=False, label="Due",
-                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    body = forms.CharField(required=False, label="Details",
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    subject = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Task",
+        widget=forms.TextInput(attrs={"placeholder": "Follow up…"}),
+    )
+    due_at = forms.DateTimeField(
+        required=False, label="Due", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    body = forms.CharField(
+        required=False, label="Details", widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def service_kwargs(self) -> dict[str, Any]:
-        return {"subject": self.cleaned_data["subject"], "body": self.cleaned_data["body"],
-                "due_at": self.cleaned_data.get("due_at")}
+        return {
+            "subject": self.cleaned_data["subject"],
+            "body": self.cleaned_data["body"],
+            "due_at": self.cleaned_data.get("due_at"),
+        }
 
 
 ACTIVITY_FORMS = {"call": CallForm, "note": NoteForm, "task": TaskForm}

@@ -41,7 +41,10 @@ class OwnedRecord(models.Model):
     """Fields shared by the top-level customer records: ownership, stage, custom fields, version."""
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     team = models.ForeignKey(
@@ -142,13 +145,20 @@ class ContactPoint(models.Model):
     permission_name = None
     restrict_via = ("contact", "account")
     # Reading a contact point needs the parent visible; writing one is editing the parent.
-    parent_actions = {"view": "view", "export": "export", "add": "change", "change": "change",
-                      "delete": "change"}
+    parent_actions = {
+        "view": "view",
+        "export": "export",
+        "add": "change",
+        "change": "change",
+        "delete": "change",
+    }
 
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="%(class)ss")
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="%(class)ss")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="%(class)ss"
+    )
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="%(class)ss"
+    )
     is_primary = models.BooleanField(default=False)
     verified_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -167,8 +177,10 @@ class ContactPoint(models.Model):
 
 def _one_parent(name: str) -> models.CheckConstraint:
     return models.CheckConstraint(
-        condition=(Q(contact__isnull=False, account__isnull=True)
-                   | Q(contact__isnull=True, account__isnull=False)),
+        condition=(
+            Q(contact__isnull=False, account__isnull=True)
+            | Q(contact__isnull=True, account__isnull=False)
+        ),
         name=f"{name}_one_parent",
     )
 
@@ -243,13 +255,19 @@ class AccountRelationship(models.Model):
 
     permission_name = None
     restrict_via = ("contact",)
-    parent_actions = {"view": "view", "export": "export", "add": "change", "change": "change",
-                      "delete": "change"}
+    parent_actions = {
+        "view": "view",
+        "export": "export",
+        "add": "change",
+        "change": "change",
+        "delete": "change",
+    }
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="relationships")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="relationships")
-    role = models.CharField(max_length=100, blank=True,
-                            help_text="e.g. Buyer, CFO, Billing contact")
+    role = models.CharField(
+        max_length=100, blank=True, help_text="e.g. Buyer, CFO, Billing contact"
+    )
     is_primary = models.BooleanField(default=False)
     started_on = models.DateField(null=True, blank=True)
     ended_on = models.DateField(null=True, blank=True)
@@ -262,8 +280,9 @@ class AccountRelationship(models.Model):
     class Meta:
         ordering = ["-is_primary", "account__name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["contact", "account", "role"],
-                                    name="relationship_unique_role")
+            models.UniqueConstraint(
+                fields=["contact", "account", "role"], name="relationship_unique_role"
+            )
         ]
 
     def __str__(self) -> str:
@@ -281,28 +300,42 @@ class TimelineEntry(models.Model):
 
     permission_name = "timeline"
     restrict_via = ("contact", "account")
-    parent_actions = {"view": "view", "export": "export", "add": "view", "change": "view",
-                      "delete": "change"}
+    parent_actions = {
+        "view": "view",
+        "export": "export",
+        "add": "view",
+        "change": "view",
+        "delete": "change",
+    }
 
     kind = models.CharField(max_length=30, db_index=True)
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="timeline_entries")
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="timeline_entries")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="timeline_entries"
+    )
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="timeline_entries"
+    )
     occurred_at = models.DateTimeField(default=timezone.now)
     subject = models.CharField(max_length=300, blank=True)
     body = models.TextField(blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     data = models.JSONField(default=dict, blank=True)
     # Tasks (and any kind with a deadline): queried for "my open tasks".
     due_at = models.DateTimeField(null=True, blank=True)
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                 on_delete=models.SET_NULL, related_name="assigned_entries")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_entries",
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     # The object an extension's entry stands for (an order, a case), if any.
-    related_type = models.ForeignKey(ContentType, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
+    related_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     related_id = models.BigIntegerField(null=True, blank=True)
     related_object = GenericForeignKey("related_type", "related_id")
     version = models.PositiveIntegerField(default=1, editable=False)

@@ -28,6 +28,7 @@ class AccountRef(Schema):
 
 # --- contact points ----------------------------------------------------------------------------
 
+
 class EmailOut(Schema):
     id: int
     version: int
@@ -92,6 +93,7 @@ class AddressIn(InputSchema):
 # In the PATCH schemas below, `Field(None)` on a non-nullable type means "leave out to keep
 # the value": an explicit null is refused (422) rather than written.
 
+
 class EmailPatch(InputSchema):
     version: int
     email: str = Field(None, max_length=254)  # type: ignore[assignment]
@@ -123,6 +125,7 @@ class AddressPatch(InputSchema):
 
 
 # --- relationships -----------------------------------------------------------------------------
+
 
 class ContactAccountOut(Schema):
     """A relationship seen from the contact: the account and the person's role there."""
@@ -165,6 +168,7 @@ class RelationshipPatch(InputSchema):
 
 
 # --- contacts ----------------------------------------------------------------------------------
+
 
 def _names(tags: Any) -> list[str]:
     return [t.name for t in tags.all()]
@@ -306,6 +310,7 @@ class ContactPatch(InputSchema):
 
 # --- accounts ----------------------------------------------------------------------------------
 
+
 class AccountListOut(Schema):
     """A list row, read from a `selectors.accounts_for_list` queryset."""
 
@@ -400,6 +405,7 @@ class AccountPatch(InputSchema):
 
 # --- timeline ----------------------------------------------------------------------------------
 
+
 class TimelineEntryOut(Schema):
     id: int
     version: int
@@ -457,6 +463,7 @@ class TimelineParams(PageParams):
 
 
 # --- pages, search, history --------------------------------------------------------------------
+
 
 class ContactPage(Schema):
     results: list[ContactListOut]

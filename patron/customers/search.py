@@ -32,20 +32,28 @@ INDEXED_PREFIX = 16
 FTS_TABLES = {Contact: "customers_contact_fts", Account: "customers_account_fts"}
 
 
-def contact_document(contact: Contact, emails: Iterable[str], phone_pairs: Iterable[tuple[str, str]]
-                     ) -> str:
-    parts = [contact.prefix, contact.first_name, contact.middle_name, contact.last_name,
-             contact.suffix]
+def contact_document(
+    contact: Contact, emails: Iterable[str], phone_pairs: Iterable[tuple[str, str]]
+) -> str:
+    parts = [
+        contact.prefix,
+        contact.first_name,
+        contact.middle_name,
+        contact.last_name,
+        contact.suffix,
+    ]
     return _document(parts, emails, phone_pairs)
 
 
-def account_document(account: Account, emails: Iterable[str],
-                     phone_pairs: Iterable[tuple[str, str]]) -> str:
+def account_document(
+    account: Account, emails: Iterable[str], phone_pairs: Iterable[tuple[str, str]]
+) -> str:
     return _document([account.name, account.domain], emails, phone_pairs)
 
 
-def _document(parts: Iterable[str], emails: Iterable[str],
-              phone_pairs: Iterable[tuple[str, str]]) -> str:
+def _document(
+    parts: Iterable[str], emails: Iterable[str], phone_pairs: Iterable[tuple[str, str]]
+) -> str:
     tokens = [fold(p) for p in parts if p]
     tokens += [fold(e) for e in emails if e]
     for raw, e164 in phone_pairs:

@@ -34,8 +34,11 @@ def _primary_point(model: type[models.Model], owner: str, column: str) -> Subque
     """`column` of the record's primary email/phone (primary first, then the oldest): the
     same row the detail page lists first, read in the list query instead of prefetching
     every email and phone of the page as model instances."""
-    return Subquery(model._default_manager.filter(**{owner: OuterRef("pk")})
-                    .order_by("-is_primary", "id").values(column)[:1])
+    return Subquery(
+        model._default_manager.filter(**{owner: OuterRef("pk")})
+        .order_by("-is_primary", "id")
+        .values(column)[:1]
+    )
 
 
 def _with_primary_points(qs: QuerySet, owner: str) -> QuerySet:
@@ -50,10 +53,11 @@ def _tag_lists(model: type[models.Model], rows: list[Any]) -> None:
     """`tag_list` on each row: its tags as `{"name", "color"}` dicts, by name."""
     column = f"{model._meta.model_name}_id"
     tags: dict[int, list[dict[str, str]]] = {row.pk: [] for row in rows}
-    for owner_id, name, color in (model.tags.through.objects  # type: ignore[attr-defined]
-                                  .filter(**{f"{column}__in": list(tags)})
-                                  .order_by("tag__name")
-                                  .values_list(column, "tag__name", "tag__color")):
+    for owner_id, name, color in (
+        model.tags.through.objects.filter(**{f"{column}__in": list(tags)})  # type: ignore[attr-defined]
+        .order_by("tag__name")
+        .values_list(column, "tag__name", "tag__color")
+    ):
         tags[owner_id].append({"name": name, "color": color})
     for row in rows:
         row.tag_list = tags[row.pk]
@@ -63,17 +67,43 @@ def _account_link_lists(rows: list[Any]) -> None:
     """`account_links` on each contact: its relationships (primary first, then the oldest) as
     dicts shaped like `ContactAccountOut`, the account as `{"id", "name"}`."""
     links: dict[int, list[dict[str, Any]]] = {row.pk: [] for row in rows}
-    for (contact_id, pk, version, account_id, account_name, role, is_primary, started_on,
-         ended_on) in (AccountRelationship.objects.filter(contact_id__in=list(links))
-                       .order_by("-is_primary", "id")
-                       .values_list("contact_id", "id", "version", "account_id",
-                                    "account__name", "role", "is_primary", "started_on",
-                                    "ended_on")):
-        links[contact_id].append({
-            "id": pk, "version": version, "account_id": account_id,
-            "account": {"id": account_id, "name": account_name}, "role": role,
-            "is_primary": is_primary, "started_on": started_on, "ended_on": ended_on,
-        })
+    for (
+        contact_id,
+        pk,
+        version,
+        account_id,
+        account_name,
+        role,
+        is_primary,
+        started_on,
+        ended_on,
+    ) in (
+        AccountRelationship.objects.filter(contact_id__in=list(links))
+        .order_by("-is_primary", "id")
+        .values_list(
+            "contact_id",
+            "id",
+            "version",
+            "account_id",
+            "account__name",
+            "role",
+            "is_primary",
+            "started_on",
+            "ended_on",
+        )
+    ):
+        links[contact_id].append(
+            {
+                "id": pk,
+                "version": version,
+                "account_id": account_id,
+                "account": {"id": account_id, "name": account_name},
+                "role": role,
+                "is_primary": is_primary,
+                "started_on": started_on,
+                "ended_on": ended_on,
+            }
+        )
     for row in rows:
         row.account_links = links[row.pk]
 
@@ -122,15 +152,18 @@ def contacts_for_list(qs: QuerySet[Contact]) -> QuerySet[Contact]:
     Plain lists filled from `values_list` rather than related managers or prefetched model
     instances: Django clones a queryset per row and relation to fill a manager's cache, and
     the prefetch machinery with its model instances cost more than the rows themselves."""
-    return _listed(_with_primary_points(qs.select_related("owner", "team"), "contact"),
-                   _ContactListIterable)
+    return _listed(
+        _with_primary_points(qs.select_related("owner", "team"), "contact"), _ContactListIterable
+    )
 
 
 def accounts_for_list(qs: QuerySet[Account]) -> QuerySet[Account]:
     """As `contacts_for_list`: owner, team, parent, the primary email and phone
     (annotations) and `tag_list`."""
-    return _listed(_with_primary_points(qs.select_related("owner", "team", "parent"),
-                                        "account"), _AccountListIterable)
+    return _listed(
+        _with_primary_points(qs.select_related("owner", "team", "parent"), "account"),
+        _AccountListIterable,
+    )
 
 
 def _contact_detail(qs: QuerySet[Contact]) -> QuerySet[Contact]:
@@ -138,9 +171,12 @@ def _contact_detail(qs: QuerySet[Contact]) -> QuerySet[Contact]:
     return qs.select_related("owner", "team").prefetch_related(
         Prefetch("emailaddresss", queryset=EmailAddress.objects.order_by("-is_primary", "id")),
         Prefetch("phonenumbers", queryset=PhoneNumber.objects.order_by("-is_primary", "id")),
-        Prefetch("relationships",
-                 queryset=AccountRelationship.objects.select_related("account")
-                 .order_by("-is_primary", "id")),
+        Prefetch(
+            "relationships",
+            queryset=AccountRelationship.objects.select_related("account").order_by(
+                "-is_primary", "id"
+            ),
+        ),
         "tags",
         Prefetch("postaladdresss", queryset=PostalAddress.objects.order_by("-is_primary", "id")),
     )
@@ -174,13 +210,22 @@ def account_get(*, user: Any, pk: int, action: str = "view") -> Account:
 
 def account_members(*, user: Any, account: Account) -> QuerySet[AccountRelationship]:
     """The people at an account that `user` may see, with their role."""
-    return (AccountRelationship.objects.restrict(user, "view")
-            .filter(account=account).select_related("contact").order_by("contact__last_name"))
+    return (
+        AccountRelationship.objects.restrict(user, "view")
+        .filter(account=account)
+        .select_related("contact")
+        .order_by("contact__last_name")
+    )
 
 
-def timeline_for(*, user: Any, contact: Contact | None = None, account: Account | None = None,
-                 kinds: Iterable[str] | None = None, include_contacts: bool = True
-                 ) -> QuerySet[TimelineEntry]:
+def timeline_for(
+    *,
+    user: Any,
+    contact: Contact | None = None,
+    account: Account | None = None,
+    kinds: Iterable[str] | None = None,
+    include_contacts: bool = True,
+) -> QuerySet[TimelineEntry]:
     """A contact's or account's timeline, newest first. An account's timeline also shows
     the entries of the people at it (as in most CRMs) unless `include_contacts` is False."""
     qs = TimelineEntry.objects.restrict(user, "view")
@@ -196,8 +241,9 @@ def timeline_for(*, user: Any, contact: Contact | None = None, account: Account 
     elif account is not None:
         condition = Q(account=account)
         if include_contacts:
-            condition |= Q(contact__in=AccountRelationship.objects.filter(account=account)
-                           .values("contact_id"))
+            condition |= Q(
+                contact__in=AccountRelationship.objects.filter(account=account).values("contact_id")
+            )
         qs = qs.filter(condition)
     else:
         raise ValueError("timeline_for needs a contact or an account")
@@ -209,11 +255,13 @@ def timeline_for(*, user: Any, contact: Contact | None = None, account: Account 
 
 
 def open_tasks_for(*, user: Any) -> QuerySet[TimelineEntry]:
-    """"My open tasks": assigned to the user, not done, soonest due first."""
-    return (TimelineEntry.objects.restrict(user, "view")
-            .filter(kind="task", assignee=user, completed_at__isnull=True)
-            .select_related("contact", "account")
-            .order_by("due_at", "id"))
+    """ "My open tasks": assigned to the user, not done, soonest due first."""
+    return (
+        TimelineEntry.objects.restrict(user, "view")
+        .filter(kind="task", assignee=user, completed_at__isnull=True)
+        .select_related("contact", "account")
+        .order_by("due_at", "id")
+    )
 
 
 def global_search(*, user: Any, query: str, limit: int = 8) -> dict[str, list[Any]]:
@@ -223,14 +271,18 @@ def global_search(*, user: Any, query: str, limit: int = 8) -> dict[str, list[An
     accounts = search.apply_search(account_visible(user=user), query, region=region)
     return {
         # A hit shows the name and the primary email and phone, nothing else of the row.
-        "contacts": list(_with_primary_points(contacts, "contact")
-                         .order_by("last_name", "first_name", "id")[:limit]),
+        "contacts": list(
+            _with_primary_points(contacts, "contact").order_by("last_name", "first_name", "id")[
+                :limit
+            ]
+        ),
         "accounts": list(accounts.order_by("name", "id")[:limit]),
     }
 
 
-def account_lookup(*, user: Any, query: str, limit: int = 10,
-                   exclude_pk: int | None = None) -> list[Account]:
+def account_lookup(
+    *, user: Any, query: str, limit: int = 10, exclude_pk: int | None = None
+) -> list[Account]:
     """The first `limit` accounts (by name) matching `query` that `user` may see: what an
     account picker offers, one query however many accounts there are."""
     region = organisation_settings().default_phone_region
@@ -251,13 +303,24 @@ def history_for(*, user: Any, record: Contact | Account) -> QuerySet[AuditEvent]
 
 
 # Audited fields that hold the id of another record, and what kind of record that is.
-HISTORY_REFERENCES = {"owner": "user", "assignee": "user", "author": "user", "team": "team",
-                      "parent": "account", "account": "account", "contact": "contact",
-                      "role": "role"}
+HISTORY_REFERENCES = {
+    "owner": "user",
+    "assignee": "user",
+    "author": "user",
+    "team": "team",
+    "parent": "account",
+    "account": "account",
+    "contact": "contact",
+    "role": "role",
+}
 # How a child event names the kind of object it is about ("Phone +44 20 7946 0018 added").
-HISTORY_CHILD_KINDS = {"emailaddress": "Email", "phonenumber": "Phone",
-                       "postaladdress": "Address", "accountrelationship": "Account link",
-                       "timelineentry": "Activity"}
+HISTORY_CHILD_KINDS = {
+    "emailaddress": "Email",
+    "phonenumber": "Phone",
+    "postaladdress": "Address",
+    "accountrelationship": "Account link",
+    "timelineentry": "Activity",
+}
 HISTORY_VERBS = {"create": "added", "update": "changed", "delete": "deleted"}
 
 
@@ -277,9 +340,12 @@ def _history_resolvers(user: Any) -> dict[str, audit.NameResolver]:
     contacts only if `user` may see them (otherwise the row shows "#id")."""
 
     def users(ids: set[int]) -> dict[int, str]:
-        return {u.pk: u.display_name for u in
-                User.objects.filter(pk__in=ids).only("id", "username", "first_name",
-                                                     "last_name")}
+        return {
+            u.pk: u.display_name
+            for u in User.objects.filter(pk__in=ids).only(
+                "id", "username", "first_name", "last_name"
+            )
+        }
 
     def teams(ids: set[int]) -> dict[int, str]:
         return dict(Team.objects.filter(pk__in=ids).values_list("id", "name"))
@@ -291,11 +357,14 @@ def _history_resolvers(user: Any) -> dict[str, audit.NameResolver]:
         return dict(account_visible(user=user).filter(pk__in=ids).values_list("id", "name"))
 
     def contacts(ids: set[int]) -> dict[int, str]:
-        return {c.pk: c.full_name for c in contact_visible(user=user).filter(pk__in=ids)
-                .only("id", "first_name", "middle_name", "last_name")}
+        return {
+            c.pk: c.full_name
+            for c in contact_visible(user=user)
+            .filter(pk__in=ids)
+            .only("id", "first_name", "middle_name", "last_name")
+        }
 
-    return {"user": users, "team": teams, "role": roles, "account": accounts,
-            "contact": contacts}
+    return {"user": users, "team": teams, "role": roles, "account": accounts, "contact": contacts}
 
 
 def _history_subject(event: AuditEvent, model: str) -> tuple[str, str]:
@@ -319,24 +388,32 @@ def _field_order(model: type[models.Model] | None) -> dict[str, int]:
     the order the changes were written in, so the table is put in this order instead."""
     if model is None:
         return {}
-    inherited = {f.name for base in model.__mro__[1:]
-                 if isinstance(base, type) and issubclass(base, models.Model)
-                 and base is not models.Model and base._meta.abstract
-                 for f in base._meta.fields}
+    inherited = {
+        f.name
+        for base in model.__mro__[1:]
+        if isinstance(base, type)
+        and issubclass(base, models.Model)
+        and base is not models.Model
+        and base._meta.abstract
+        for f in base._meta.fields
+    }
     fields = [f.name for f in model._meta.concrete_fields]
-    ordered = ([n for n in fields if n not in inherited] + [n for n in fields if n in inherited]
-               + [f.name for f in model._meta.many_to_many])
+    ordered = (
+        [n for n in fields if n not in inherited]
+        + [n for n in fields if n in inherited]
+        + [f.name for f in model._meta.many_to_many]
+    )
     return {name: i for i, name in enumerate(ordered)}
 
 
-def history_rows(*, user: Any, record: Contact | Account, limit: int = 200
-                 ) -> list[HistoryRow]:
+def history_rows(*, user: Any, record: Contact | Account, limit: int = 200) -> list[HistoryRow]:
     """The newest `limit` history events of a record (already fetched through `restrict`),
     with ids of users, teams, roles, accounts and contacts shown as names. A fixed number of
     queries: the events, then at most one query per kind of reference."""
     events = list(history_for(user=user, record=record)[:limit])
-    names = audit.reference_names(events, references=HISTORY_REFERENCES,
-                                  resolvers=_history_resolvers(user))
+    names = audit.reference_names(
+        events, references=HISTORY_REFERENCES, resolvers=_history_resolvers(user)
+    )
 
     def shown(field: str, value: Any) -> Any:
         kind = HISTORY_REFERENCES.get(field)
@@ -350,13 +427,23 @@ def history_rows(*, user: Any, record: Contact | Account, limit: int = 200
         if event.parent_id is not None:
             child_kind, subject = _history_subject(event, event.content_type.model)
         order = _field_order(event.content_type.model_class())
-        changes = [(field, shown(field, pair[0]), shown(field, pair[1]))
-                   for field, pair in sorted((event.changes or {}).items(),
-                                             key=lambda item: (order.get(item[0], len(order)),
-                                                               item[0]))
-                   if isinstance(pair, list | tuple) and len(pair) == 2]
-        rows.append(HistoryRow(event=event, verb=HISTORY_VERBS.get(event.action, event.action),
-                               child_kind=child_kind, subject=subject, changes=changes))
+        changes = [
+            (field, shown(field, pair[0]), shown(field, pair[1]))
+            for field, pair in sorted(
+                (event.changes or {}).items(),
+                key=lambda item: (order.get(item[0], len(order)), item[0]),
+            )
+            if isinstance(pair, list | tuple) and len(pair) == 2
+        ]
+        rows.append(
+            HistoryRow(
+                event=event,
+                verb=HISTORY_VERBS.get(event.action, event.action),
+                child_kind=child_kind,
+                subject=subject,
+                changes=changes,
+            )
+        )
     return rows
 
 

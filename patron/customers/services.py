@@ -37,23 +37,63 @@ from .models import (
     TimelineEntry,
 )
 
-CONTACT_FIELDS = ["prefix", "first_name", "middle_name", "last_name", "suffix", "job_title",
-                  "date_of_birth", "description", "lifecycle_stage", "owner", "team",
-                  "custom_fields"]
-ACCOUNT_FIELDS = ["name", "domain", "industry", "employee_count", "annual_revenue", "description",
-                  "parent", "lifecycle_stage", "owner", "team", "custom_fields"]
+CONTACT_FIELDS = [
+    "prefix",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "job_title",
+    "date_of_birth",
+    "description",
+    "lifecycle_stage",
+    "owner",
+    "team",
+    "custom_fields",
+]
+ACCOUNT_FIELDS = [
+    "name",
+    "domain",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "description",
+    "parent",
+    "lifecycle_stage",
+    "owner",
+    "team",
+    "custom_fields",
+]
 POINT_FIELDS = {
     EmailAddress: ["email", "kind", "is_primary", "verified_at"],
     PhoneNumber: ["number", "e164", "extension", "kind", "is_primary", "verified_at"],
-    PostalAddress: ["kind", "street", "street2", "city", "region", "postal_code", "country",
-                    "is_primary", "verified_at"],
+    PostalAddress: [
+        "kind",
+        "street",
+        "street2",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+        "is_primary",
+        "verified_at",
+    ],
 }
 RELATIONSHIP_FIELDS = ["role", "is_primary", "started_on", "ended_on"]
-TIMELINE_FIELDS = ["kind", "occurred_at", "subject", "body", "data", "due_at", "assignee",
-                   "completed_at"]
+TIMELINE_FIELDS = [
+    "kind",
+    "occurred_at",
+    "subject",
+    "body",
+    "data",
+    "due_at",
+    "assignee",
+    "completed_at",
+]
 
 
 # --- permission helpers -------------------------------------------------------------------
+
 
 def _require(actor: Any, permission: str) -> None:
     if actor is not None and not can(actor, permission):
@@ -79,6 +119,7 @@ def _only(data: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
 
 # --- tags ---------------------------------------------------------------------------------
 
+
 def _tags_from_names(names: Iterable[str]) -> list[Tag]:
     clean = sorted({n.strip()[:50] for n in names if n and n.strip()}, key=str.casefold)
     tags = []
@@ -91,6 +132,7 @@ def _tags_from_names(names: Iterable[str]) -> list[Tag]:
 
 
 # --- search document ------------------------------------------------------------------------
+
 
 def refresh_search_document(record: Contact | Account) -> None:
     """Rebuild the record's search text from its names, emails and phones."""
@@ -106,6 +148,7 @@ def refresh_search_document(record: Contact | Account) -> None:
 
 
 # --- contacts and accounts --------------------------------------------------------------------
+
 
 def _owned_defaults(record: Contact | Account, actor: Any, data: Mapping[str, Any]) -> None:
     if "owner" not in data and actor is not None:
@@ -167,21 +210,40 @@ def _owned_delete(*, actor, record) -> None:
 
 
 @transaction.atomic
-def contact_create(*, actor: Any, data: Mapping[str, Any], tags: Iterable[str] | None = None,
-                   emails: Iterable[Mapping[str, Any]] = (),
-                   phones: Iterable[Mapping[str, Any]] = (),
-                   addresses: Iterable[Mapping[str, Any]] = ()) -> Contact:
+def contact_create(
+    *,
+    actor: Any,
+    data: Mapping[str, Any],
+    tags: Iterable[str] | None = None,
+    emails: Iterable[Mapping[str, Any]] = (),
+    phones: Iterable[Mapping[str, Any]] = (),
+    addresses: Iterable[Mapping[str, Any]] = (),
+) -> Contact:
     """Create a contact, with its first emails, phones and addresses, in one transaction."""
-    return _owned_create(actor=actor, model=Contact, data=data, tags=tags, emails=emails,
-                         phones=phones, addresses=addresses)
+    return _owned_create(
+        actor=actor,
+        model=Contact,
+        data=data,
+        tags=tags,
+        emails=emails,
+        phones=phones,
+        addresses=addresses,
+    )
 
 
 @transaction.atomic
-def contact_update(*, actor: Any, contact: Contact, expected_version: int | None,
-                   data: Mapping[str, Any], tags: Iterable[str] | None = None) -> Contact:
+def contact_update(
+    *,
+    actor: Any,
+    contact: Contact,
+    expected_version: int | None,
+    data: Mapping[str, Any],
+    tags: Iterable[str] | None = None,
+) -> Contact:
     """Change fields of a contact; refused with ConflictError if `expected_version` is stale."""
-    return _owned_update(actor=actor, record=contact, expected_version=expected_version,
-                         data=data, tags=tags)
+    return _owned_update(
+        actor=actor, record=contact, expected_version=expected_version, data=data, tags=tags
+    )
 
 
 @transaction.atomic
@@ -190,24 +252,43 @@ def contact_delete(*, actor: Any, contact: Contact) -> None:
 
 
 @transaction.atomic
-def account_create(*, actor: Any, data: Mapping[str, Any], tags: Iterable[str] | None = None,
-                   emails: Iterable[Mapping[str, Any]] = (),
-                   phones: Iterable[Mapping[str, Any]] = (),
-                   addresses: Iterable[Mapping[str, Any]] = ()) -> Account:
+def account_create(
+    *,
+    actor: Any,
+    data: Mapping[str, Any],
+    tags: Iterable[str] | None = None,
+    emails: Iterable[Mapping[str, Any]] = (),
+    phones: Iterable[Mapping[str, Any]] = (),
+    addresses: Iterable[Mapping[str, Any]] = (),
+) -> Account:
     """Create an account, with its first emails, phones and addresses, in one transaction."""
-    return _owned_create(actor=actor, model=Account, data=data, tags=tags, emails=emails,
-                         phones=phones, addresses=addresses)
+    return _owned_create(
+        actor=actor,
+        model=Account,
+        data=data,
+        tags=tags,
+        emails=emails,
+        phones=phones,
+        addresses=addresses,
+    )
 
 
 @transaction.atomic
-def account_update(*, actor: Any, account: Account, expected_version: int | None,
-                   data: Mapping[str, Any], tags: Iterable[str] | None = None) -> Account:
+def account_update(
+    *,
+    actor: Any,
+    account: Account,
+    expected_version: int | None,
+    data: Mapping[str, Any],
+    tags: Iterable[str] | None = None,
+) -> Account:
     """Change fields of an account; refused with ConflictError if `expected_version` is stale."""
     parent = data.get("parent")
     if parent is not None and parent.pk == account.pk:
         raise ValidationError({"parent": ["An account cannot be its own parent."]})
-    return _owned_update(actor=actor, record=account, expected_version=expected_version,
-                         data=data, tags=tags)
+    return _owned_update(
+        actor=actor, record=account, expected_version=expected_version, data=data, tags=tags
+    )
 
 
 @transaction.atomic
@@ -216,6 +297,7 @@ def account_delete(*, actor: Any, account: Account) -> None:
 
 
 # --- contact points (emails, phones, addresses) -------------------------------------------------
+
 
 def _parent_kwargs(parent: Contact | Account) -> dict[str, Any]:
     return {"contact": parent} if isinstance(parent, Contact) else {"account": parent}
@@ -234,18 +316,23 @@ def _normalise_point(point: ContactPoint) -> None:
         region = organisation_settings().default_phone_region
         point.e164 = phones.to_e164(point.number, region)
         if not point.e164:
-            raise ValidationError({"number": [
-                f"Enter a valid phone number, e.g. +44 20 7946 0018 (numbers without a "
-                f"country code are read as {region})."
-            ]})
+            raise ValidationError(
+                {
+                    "number": [
+                        f"Enter a valid phone number, e.g. +44 20 7946 0018 (numbers without a "
+                        f"country code are read as {region})."
+                    ]
+                }
+            )
     elif isinstance(point, PostalAddress):
         point.country = (point.country or "").strip().upper()
 
 
 def _siblings(point: ContactPoint):
     model = type(point)
-    parent_filter = ({"contact_id": point.contact_id} if point.contact_id
-                     else {"account_id": point.account_id})
+    parent_filter = (
+        {"contact_id": point.contact_id} if point.contact_id else {"account_id": point.account_id}
+    )
     return model.objects.filter(**parent_filter).exclude(pk=point.pk)
 
 
@@ -263,12 +350,16 @@ def _add_points(*, actor, parent, emails, phones, addresses) -> None:
     """Add the first contact points of a new record; an error names the item, e.g.
     `emails.1.email`, so that a form or API client can show it beside the right one."""
     errors: dict[str, list[str]] = {}
-    for section, model, items in (("emails", EmailAddress, emails), ("phones", PhoneNumber, phones),
-                                  ("addresses", PostalAddress, addresses)):
+    for section, model, items in (
+        ("emails", EmailAddress, emails),
+        ("phones", PhoneNumber, phones),
+        ("addresses", PostalAddress, addresses),
+    ):
         for index, item in enumerate(items):
             try:
-                _contact_point_add(actor=actor, model=model, parent=parent, data=item,
-                                   refresh=False)
+                _contact_point_add(
+                    actor=actor, model=model, parent=parent, data=item, refresh=False
+                )
             except ValidationError as exc:
                 for key, messages in exc.message_dict.items():
                     errors[f"{section}.{index}.{key}"] = messages
@@ -300,16 +391,18 @@ def _contact_point_add(*, actor, model, parent, data, refresh=True) -> ContactPo
 
 
 @transaction.atomic
-def contact_point_add(*, actor: Any, model: type[ContactPoint], parent: Contact | Account,
-                      data: Mapping[str, Any]) -> ContactPoint:
+def contact_point_add(
+    *, actor: Any, model: type[ContactPoint], parent: Contact | Account, data: Mapping[str, Any]
+) -> ContactPoint:
     """Add an email, phone or address to a contact or account (editing the parent)."""
     _require_record(actor, parent, "change")
     return _contact_point_add(actor=actor, model=model, parent=parent, data=data)
 
 
 @transaction.atomic
-def contact_point_update(*, actor: Any, point: ContactPoint, expected_version: int | None,
-                         data: Mapping[str, Any]) -> ContactPoint:
+def contact_point_update(
+    *, actor: Any, point: ContactPoint, expected_version: int | None, data: Mapping[str, Any]
+) -> ContactPoint:
     model = type(point)
     _require_record(actor, point, "change")
     data = _only(data, [f for f in POINT_FIELDS[model] if f != "e164"])
@@ -347,9 +440,11 @@ def contact_point_delete(*, actor: Any, point: ContactPoint) -> None:
 
 # --- relationships ----------------------------------------------------------------------------
 
+
 @transaction.atomic
-def relationship_add(*, actor: Any, contact: Contact, account: Account,
-                     data: Mapping[str, Any] | None = None) -> AccountRelationship:
+def relationship_add(
+    *, actor: Any, contact: Contact, account: Account, data: Mapping[str, Any] | None = None
+) -> AccountRelationship:
     """Link a person to an organisation with a role (editing the contact, seeing the account)."""
     _require_record(actor, contact, "change")
     _require_record(actor, account, "view")
@@ -362,15 +457,20 @@ def relationship_add(*, actor: Any, contact: Contact, account: Account,
     elif not contact.relationships.exclude(pk=relationship.pk).filter(is_primary=True).exists():
         AccountRelationship.objects.filter(pk=relationship.pk).update(is_primary=True)
         relationship.is_primary = True
-    audit.record_create(actor=actor, obj=relationship,
-                        fields=["account", *RELATIONSHIP_FIELDS], parent=contact)
+    audit.record_create(
+        actor=actor, obj=relationship, fields=["account", *RELATIONSHIP_FIELDS], parent=contact
+    )
     return relationship
 
 
 @transaction.atomic
-def relationship_update(*, actor: Any, relationship: AccountRelationship,
-                        expected_version: int | None, data: Mapping[str, Any]
-                        ) -> AccountRelationship:
+def relationship_update(
+    *,
+    actor: Any,
+    relationship: AccountRelationship,
+    expected_version: int | None,
+    data: Mapping[str, Any],
+) -> AccountRelationship:
     _require_record(actor, relationship, "change")
     data = _only(data, RELATIONSHIP_FIELDS)
     before = audit.snapshot(relationship, RELATIONSHIP_FIELDS)
@@ -380,23 +480,34 @@ def relationship_update(*, actor: Any, relationship: AccountRelationship,
     save_versioned(relationship, expected_version=expected_version, fields=list(data))
     if relationship.is_primary:
         AccountRelationship.objects.filter(contact_id=relationship.contact_id).exclude(
-            pk=relationship.pk).update(is_primary=False)
+            pk=relationship.pk
+        ).update(is_primary=False)
     changes = audit.diff(before, audit.snapshot(relationship, RELATIONSHIP_FIELDS))
     if changes:
-        audit.record(actor=actor, action="update", obj=relationship, changes=changes,
-                     parent=relationship.contact)
+        audit.record(
+            actor=actor,
+            action="update",
+            obj=relationship,
+            changes=changes,
+            parent=relationship.contact,
+        )
     return relationship
 
 
 @transaction.atomic
 def relationship_delete(*, actor: Any, relationship: AccountRelationship) -> None:
     _require_record(actor, relationship, "delete")
-    audit.record_delete(actor=actor, obj=relationship, fields=["account", *RELATIONSHIP_FIELDS],
-                        parent=relationship.contact)
+    audit.record_delete(
+        actor=actor,
+        obj=relationship,
+        fields=["account", *RELATIONSHIP_FIELDS],
+        parent=relationship.contact,
+    )
     relationship.delete()
 
 
 # --- timeline -----------------------------------------------------------------------------------
+
 
 def _clean_entry_data(kind_key: str, data: Mapping[str, Any] | None) -> dict[str, Any]:
     from pydantic import ValidationError as SchemaError
@@ -408,19 +519,27 @@ def _clean_entry_data(kind_key: str, data: Mapping[str, Any] | None) -> dict[str
     try:
         return kind.data_schema.model_validate(dict(data or {})).model_dump(mode="json")
     except SchemaError as exc:
-        raise ValidationError({
-            "data." + ".".join(str(p) for p in err["loc"]): [err["msg"]] for err in exc.errors()
-        }) from None
+        raise ValidationError(
+            {"data." + ".".join(str(p) for p in err["loc"]): [err["msg"]] for err in exc.errors()}
+        ) from None
 
 
 @transaction.atomic
-def timeline_entry_create(*, actor: Any, kind: str, contact: Contact | None = None,
-                          account: Account | None = None, subject: str = "", body: str = "",
-                          occurred_at: datetime.datetime | None = None,
-                          data: Mapping[str, Any] | None = None,
-                          due_at: datetime.datetime | None = None, assignee: Any = None,
-                          related: Model | None = None, user_facing: bool = True
-                          ) -> TimelineEntry:
+def timeline_entry_create(
+    *,
+    actor: Any,
+    kind: str,
+    contact: Contact | None = None,
+    account: Account | None = None,
+    subject: str = "",
+    body: str = "",
+    occurred_at: datetime.datetime | None = None,
+    data: Mapping[str, Any] | None = None,
+    due_at: datetime.datetime | None = None,
+    assignee: Any = None,
+    related: Model | None = None,
+    user_facing: bool = True,
+) -> TimelineEntry:
     """Log an interaction on a contact and/or account timeline.
 
     `user_facing` entries (from forms and the API) must be of a user-creatable kind; other
@@ -436,9 +555,15 @@ def timeline_entry_create(*, actor: Any, kind: str, contact: Contact | None = No
     if user_facing and registered is not None and not registered.user_creatable:
         raise ValidationError({"kind": [f"Entries of kind {kind!r} are created by Patron itself."]})
     entry = TimelineEntry(
-        kind=kind, contact=contact, account=account, subject=subject, body=body,
-        occurred_at=occurred_at or timezone.now(), data=_clean_entry_data(kind, data),
-        due_at=due_at, author=actor if getattr(actor, "pk", None) else None,
+        kind=kind,
+        contact=contact,
+        account=account,
+        subject=subject,
+        body=body,
+        occurred_at=occurred_at or timezone.now(),
+        data=_clean_entry_data(kind, data),
+        due_at=due_at,
+        author=actor if getattr(actor, "pk", None) else None,
         assignee=assignee if assignee is not None else (actor if kind == "task" else None),
         related_object=related,
     )
@@ -453,8 +578,9 @@ def timeline_entry_create(*, actor: Any, kind: str, contact: Contact | None = No
 
 
 @transaction.atomic
-def timeline_entry_update(*, actor: Any, entry: TimelineEntry, expected_version: int | None,
-                          data: Mapping[str, Any]) -> TimelineEntry:
+def timeline_entry_update(
+    *, actor: Any, entry: TimelineEntry, expected_version: int | None, data: Mapping[str, Any]
+) -> TimelineEntry:
     _require_record(actor, entry, "change")
     data = _only(data, ["occurred_at", "subject", "body", "data", "due_at", "assignee"])
     before = audit.snapshot(entry, TIMELINE_FIELDS)
@@ -466,8 +592,13 @@ def timeline_entry_update(*, actor: Any, entry: TimelineEntry, expected_version:
     save_versioned(entry, expected_version=expected_version, fields=list(data))
     changes = audit.diff(before, audit.snapshot(entry, TIMELINE_FIELDS))
     if changes:
-        audit.record(actor=actor, action="update", obj=entry, changes=changes,
-                     parent=entry.contact or entry.account)
+        audit.record(
+            actor=actor,
+            action="update",
+            obj=entry,
+            changes=changes,
+            parent=entry.contact or entry.account,
+        )
     return entry
 
 
@@ -482,15 +613,20 @@ def task_set_done(*, actor: Any, entry: TimelineEntry, done: bool = True) -> Tim
     before = audit.snapshot(entry, ["completed_at"])
     entry.completed_at = timezone.now() if done else None
     save_versioned(entry, expected_version=None, fields=["completed_at"])
-    audit.record(actor=actor, action="update", obj=entry,
-                 changes=audit.diff(before, audit.snapshot(entry, ["completed_at"])),
-                 parent=entry.contact or entry.account)
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=entry,
+        changes=audit.diff(before, audit.snapshot(entry, ["completed_at"])),
+        parent=entry.contact or entry.account,
+    )
     return entry
 
 
 @transaction.atomic
 def timeline_entry_delete(*, actor: Any, entry: TimelineEntry) -> None:
     _require_record(actor, entry, "delete")
-    audit.record_delete(actor=actor, obj=entry, fields=TIMELINE_FIELDS,
-                        parent=entry.contact or entry.account)
+    audit.record_delete(
+        actor=actor, obj=entry, fields=TIMELINE_FIELDS, parent=entry.contact or entry.account
+    )
     entry.delete()

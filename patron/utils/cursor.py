@@ -51,8 +51,9 @@ def _decode(token: str, size: int) -> tuple[list[Any], str]:
         values = [_load(v) for v in payload["v"]]
         direction = payload["d"]
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise ValidationError({"cursor": ["This cursor is not valid; start from the first page."]}
-                              ) from None
+        raise ValidationError(
+            {"cursor": ["This cursor is not valid; start from the first page."]}
+        ) from None
     if len(values) != size or direction not in ("next", "prev"):
         raise ValidationError({"cursor": ["This cursor belongs to another ordering."]})
     return values, direction

@@ -43,10 +43,12 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]
         yield writer.writerow([neutralise(v) for v in row])
 
 
-def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]
-                 ) -> StreamingHttpResponse:
+def csv_response(
+    filename: str, header: list[str], rows: Iterable[Iterable[Any]]
+) -> StreamingHttpResponse:
     """A streaming CSV download: rows are produced while the client reads."""
-    response = StreamingHttpResponse(csv_lines(header, rows),
-                                     content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -42,8 +42,7 @@ def sign_in(page, base_url, username):
     page.wait_for_url(f"{base_url}/")
 
 
-def test_foundation_flow(live_server, browser, rep_north, rep_south, set_visibility,
-                         request):
+def test_foundation_flow(live_server, browser, rep_north, rep_south, set_visibility, request):
     from playwright.sync_api import expect
 
     set_visibility("private")
@@ -89,13 +88,17 @@ def test_foundation_flow(live_server, browser, rep_north, rep_south, set_visibil
         page.click("a:has-text('Edit')")
         expect(page.locator("h1")).to_have_text("Edit Ada Lovelace")
         contact.refresh_from_db()
-        services.contact_update(actor=rep_north, contact=contact,
-                                expected_version=contact.version,
-                                data={"job_title": "Countess of Lovelace"})
+        services.contact_update(
+            actor=rep_north,
+            contact=contact,
+            expected_version=contact.version,
+            data={"job_title": "Countess of Lovelace"},
+        )
         page.fill("input[name=first_name]", "Augusta")
         page.click("button:has-text('Save changes')")
         expect(page.locator("#conflict")).to_contain_text(
-            "This contact was changed by someone else since you opened it")
+            "This contact was changed by someone else since you opened it"
+        )
         expect(page.locator("#conflict a")).to_have_text("Reload latest version")
         contact.refresh_from_db()
         assert (contact.first_name, contact.job_title) == ("Ada", "Countess of Lovelace")

@@ -34,19 +34,27 @@ def keep_test_connection():
 def admin_key(admin_user, keep_test_connection):
     """An admin's token, and a few records for the generated ids to sometimes hit."""
     contact = customer_services.contact_create(
-        actor=admin_user, data={"first_name": "Ada", "last_name": "Lovelace"},
-        emails=[{"email": "ada@example.com"}], phones=[{"number": "020 7946 0018"}])
+        actor=admin_user,
+        data={"first_name": "Ada", "last_name": "Lovelace"},
+        emails=[{"email": "ada@example.com"}],
+        phones=[{"number": "020 7946 0018"}],
+    )
     account = customer_services.account_create(actor=admin_user, data={"name": "Engines"})
     customer_services.relationship_add(actor=admin_user, contact=contact, account=account)
-    customer_services.timeline_entry_create(actor=admin_user, kind="task", contact=contact,
-                                            subject="Call back")
+    customer_services.timeline_entry_create(
+        actor=admin_user, kind="task", contact=contact, subject="Call back"
+    )
     _, key = services.api_token_create(actor=admin_user, name="fuzz")
     return key
 
 
 @schema.parametrize()
-@settings(max_examples=int(os.environ.get("PATRON_FUZZ_EXAMPLES", "12")), deadline=None,
-          derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("PATRON_FUZZ_EXAMPLES", "12")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
 @pytest.mark.django_db
 def test_no_server_errors(case, admin_key):
     response = case.call(headers={"Authorization": f"Bearer {admin_key}"})

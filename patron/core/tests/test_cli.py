@@ -13,10 +13,23 @@ def test_patron_createuser_creates_an_audited_user(monkeypatch):
     # run_from_argv closes every connection when a command ends; the test's transaction
     # must survive it.
     monkeypatch.setattr("django.db.connections.close_all", lambda: None)
-    monkeypatch.setattr(sys, "argv", [
-        "patron", "createuser", "maria", "--role", "manager", "--team", "West",
-        "--first-name", "Maria", "--password", "correct-horse-battery-9",
-    ])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "patron",
+            "createuser",
+            "maria",
+            "--role",
+            "manager",
+            "--team",
+            "West",
+            "--first-name",
+            "Maria",
+            "--password",
+            "correct-horse-battery-9",
+        ],
+    )
     cli.main()
     user = User.objects.get(username="maria")
     assert (user.role.slug, user.team.name, user.first_name) == ("manager", "West", "Maria")

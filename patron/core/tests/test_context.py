@@ -10,11 +10,19 @@ pytestmark = pytest.mark.django_db
 
 def test_a_ui_request_audits_every_change_under_its_request_id(client, rep_north):
     client.force_login(rep_north)
-    response = client.post("/contacts/new/", {
-        "first_name": "Ada", "last_name": "Lovelace", "lifecycle_stage": "lead",
-        "email": ["ada@example.com"], "email_kind": ["work"],
-        "phone": ["+44 20 7946 0018"], "phone_kind": ["work"],
-    }, headers={"X-Request-ID": "ui-req-0001"})
+    response = client.post(
+        "/contacts/new/",
+        {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "lifecycle_stage": "lead",
+            "email": ["ada@example.com"],
+            "email_kind": ["work"],
+            "phone": ["+44 20 7946 0018"],
+            "phone_kind": ["work"],
+        },
+        headers={"X-Request-ID": "ui-req-0001"},
+    )
     assert response.status_code == 302
     assert response["X-Request-ID"] == "ui-req-0001"
     contact = Contact.objects.get()

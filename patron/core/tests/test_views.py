@@ -47,18 +47,30 @@ def test_home_counts_and_overdue_task(client, rep_north):
     from patron.customers import services
 
     contact = services.contact_create(actor=rep_north, data={"first_name": "Ada"})
-    services.timeline_entry_create(actor=rep_north, kind="task", contact=contact,
-                                   subject="Late thing",
-                                   due_at=timezone.now() - datetime.timedelta(days=1))
-    services.timeline_entry_create(actor=rep_north, kind="task", contact=contact,
-                                   subject="Future thing",
-                                   due_at=timezone.now() + datetime.timedelta(days=1))
+    services.timeline_entry_create(
+        actor=rep_north,
+        kind="task",
+        contact=contact,
+        subject="Late thing",
+        due_at=timezone.now() - datetime.timedelta(days=1),
+    )
+    services.timeline_entry_create(
+        actor=rep_north,
+        kind="task",
+        contact=contact,
+        subject="Future thing",
+        due_at=timezone.now() + datetime.timedelta(days=1),
+    )
     client.force_login(rep_north)
     response = client.get("/")
     html = response.content.decode()
-    assert response.context["counts"] == {"contacts": 1, "accounts": 0, "open_tasks": 2,
-                                          "overdue": 1}
-    late = html[html.index("Late thing") - 400:html.index("Late thing")]
+    assert response.context["counts"] == {
+        "contacts": 1,
+        "accounts": 0,
+        "open_tasks": 2,
+        "overdue": 1,
+    }
+    late = html[html.index("Late thing") - 400 : html.index("Late thing")]
     assert 'class="task overdue"' in late
     assert "Future thing" in html
 
@@ -105,4 +117,5 @@ def test_404_page_is_friendly(client, rep_north):
     response = client.get("/contacts/999999/")
     assert response.status_code == 404
     assert "This record does not exist, or you do not have access to it." in (
-        response.content.decode())
+        response.content.decode()
+    )

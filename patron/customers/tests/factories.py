@@ -12,9 +12,7 @@ class ContactFactory(DjangoModelFactory):
 
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    search_document = factory.LazyAttribute(
-        lambda c: f"{c.first_name} {c.last_name}".lower()
-    )
+    search_document = factory.LazyAttribute(lambda c: f"{c.first_name} {c.last_name}".lower())
 
 
 class AccountFactory(DjangoModelFactory):

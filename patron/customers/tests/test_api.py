@@ -34,9 +34,14 @@ def admin(api_as, admin_user):
 
 
 def create_contact(api, **extra):
-    body = {"first_name": "Ada", "last_name": "Lovelace", "job_title": "Analyst",
-            "emails": [{"email": "Ada@Example.COM", "kind": "work"}],
-            "phones": [{"number": "020 7946 0018", "kind": "work"}], **extra}
+    body = {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "job_title": "Analyst",
+        "emails": [{"email": "Ada@Example.COM", "kind": "work"}],
+        "phones": [{"number": "020 7946 0018", "kind": "work"}],
+        **extra,
+    }
     response = api.post("/contacts", body)
     assert response.status_code == 201, response.json()
     return response.json()
@@ -44,71 +49,130 @@ def create_contact(api, **extra):
 
 # --- contacts: round trip ------------------------------------------------------------------------
 
+
 def test_create_contact_round_trip(rep, rep_north, team_north):
-    body = create_contact(rep, tags=["VIP", "Newsletter"], date_of_birth="1815-12-10",
-                          lifecycle_stage="customer",
-                          addresses=[{"street": "12 St James's Sq", "city": "London",
-                                      "country": "gb"}])
+    body = create_contact(
+        rep,
+        tags=["VIP", "Newsletter"],
+        date_of_birth="1815-12-10",
+        lifecycle_stage="customer",
+        addresses=[{"street": "12 St James's Sq", "city": "London", "country": "gb"}],
+    )
     contact = Contact.objects.get()
     email = EmailAddress.objects.get()
     phone = PhoneNumber.objects.get()
     address = contact.postaladdresss.get()
     assert body == {
-        "id": contact.pk, "version": 1,
-        "prefix": "", "first_name": "Ada", "middle_name": "", "last_name": "Lovelace",
-        "suffix": "", "full_name": "Ada Lovelace", "job_title": "Analyst",
-        "date_of_birth": "1815-12-10", "description": "", "lifecycle_stage": "customer",
+        "id": contact.pk,
+        "version": 1,
+        "prefix": "",
+        "first_name": "Ada",
+        "middle_name": "",
+        "last_name": "Lovelace",
+        "suffix": "",
+        "full_name": "Ada Lovelace",
+        "job_title": "Analyst",
+        "date_of_birth": "1815-12-10",
+        "description": "",
+        "lifecycle_stage": "customer",
         "owner": {"id": rep_north.pk, "name": rep_north.display_name},
         "team": {"id": team_north.pk, "name": "North"},
         "tags": ["Newsletter", "VIP"],
         "custom_fields": {},
         "primary_email": "Ada@example.com",
         "primary_phone": "+442079460018",
-        "emails": [{"id": email.pk, "version": 1, "email": "Ada@example.com", "kind": "work",
-                    "is_primary": True, "verified_at": None}],
-        "phones": [{"id": phone.pk, "version": 1, "number": "020 7946 0018",
-                    "e164": "+442079460018", "extension": "", "kind": "work",
-                    "is_primary": True, "verified_at": None}],
-        "addresses": [{"id": address.pk, "version": 1, "kind": "home",
-                       "street": "12 St James's Sq", "street2": "", "city": "London",
-                       "region": "", "postal_code": "", "country": "GB", "is_primary": True,
-                       "verified_at": None}],
+        "emails": [
+            {
+                "id": email.pk,
+                "version": 1,
+                "email": "Ada@example.com",
+                "kind": "work",
+                "is_primary": True,
+                "verified_at": None,
+            }
+        ],
+        "phones": [
+            {
+                "id": phone.pk,
+                "version": 1,
+                "number": "020 7946 0018",
+                "e164": "+442079460018",
+                "extension": "",
+                "kind": "work",
+                "is_primary": True,
+                "verified_at": None,
+            }
+        ],
+        "addresses": [
+            {
+                "id": address.pk,
+                "version": 1,
+                "kind": "home",
+                "street": "12 St James's Sq",
+                "street2": "",
+                "city": "London",
+                "region": "",
+                "postal_code": "",
+                "country": "GB",
+                "is_primary": True,
+                "verified_at": None,
+            }
+        ],
         "accounts": [],
-        "created_at": body["created_at"], "updated_at": body["updated_at"],
+        "created_at": body["created_at"],
+        "updated_at": body["updated_at"],
     }
     assert rep.get(f"/contacts/{contact.pk}").json() == body
 
 
 def test_patch_contact_changes_fields_and_version(rep, rep_north_2, team_north):
     created = create_contact(rep)
-    response = rep.patch(f"/contacts/{created['id']}", {
-        "version": 1, "job_title": "Mathematician", "owner_id": rep_north_2.pk,
-        "tags": ["Pioneer"], "date_of_birth": None})
+    response = rep.patch(
+        f"/contacts/{created['id']}",
+        {
+            "version": 1,
+            "job_title": "Mathematician",
+            "owner_id": rep_north_2.pk,
+            "tags": ["Pioneer"],
+            "date_of_birth": None,
+        },
+    )
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["version"], body["job_title"], body["owner"]["id"], body["tags"]) == (
-        2, "Mathematician", rep_north_2.pk, ["Pioneer"])
+        2,
+        "Mathematician",
+        rep_north_2.pk,
+        ["Pioneer"],
+    )
     contact = Contact.objects.get()
-    assert (contact.version, contact.job_title, contact.owner_id) == (2, "Mathematician",
-                                                                      rep_north_2.pk)
+    assert (contact.version, contact.job_title, contact.owner_id) == (
+        2,
+        "Mathematician",
+        rep_north_2.pk,
+    )
     event = AuditEvent.objects.get(action="update", object_id=contact.pk)
     assert event.origin == "api"
-    assert event.changes == {"job_title": ["Analyst", "Mathematician"],
-                             "owner": [contact.owner_id and created["owner"]["id"],
-                                       rep_north_2.pk],
-                             "tags": [[], ["Pioneer"]]}
+    assert event.changes == {
+        "job_title": ["Analyst", "Mathematician"],
+        "owner": [contact.owner_id and created["owner"]["id"], rep_north_2.pk],
+        "tags": [[], ["Pioneer"]],
+    }
 
 
 def test_stale_patch_answers_409_and_changes_nothing(rep):
     created = create_contact(rep)
-    assert rep.patch(f"/contacts/{created['id']}",
-                     {"version": 1, "job_title": "First"}).status_code == 200
+    assert (
+        rep.patch(f"/contacts/{created['id']}", {"version": 1, "job_title": "First"}).status_code
+        == 200
+    )
     response = rep.patch(f"/contacts/{created['id']}", {"version": 1, "job_title": "Second"})
     assert response.status_code == 409
     assert response.json() == {
         "detail": "This record was changed by someone else since you opened it. Reload it to "
-                  "see the latest version, then make your change again.",
-        "errors": [], "current_version": 2,
+        "see the latest version, then make your change again.",
+        "errors": [],
+        "current_version": 2,
     }
     contact = Contact.objects.get()
     assert (contact.job_title, contact.version) == ("First", 2)
@@ -128,9 +192,9 @@ def test_delete_contact_then_404(api_as, manager_north, rep):
 
 # --- error shapes --------------------------------------------------------------------------------
 
+
 def test_invalid_values_answer_400_with_field_messages(rep):
-    response = rep.post("/contacts", {"first_name": "Ada",
-                                      "emails": [{"email": "not-an-email"}]})
+    response = rep.post("/contacts", {"first_name": "Ada", "emails": [{"email": "not-an-email"}]})
     assert response.status_code == 400
     body = response.json()
     assert [e["field"] for e in body["errors"]] == ["emails.0.email"]
@@ -158,12 +222,14 @@ def test_model_validation_error_without_a_name_is_400(rep):
 def test_unknown_fields_and_bad_types_answer_422(rep):
     response = rep.post("/contacts", {"first_name": "Ada", "shoe_size": 9})
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "shoe_size",
-                                          "message": "Extra inputs are not permitted"}]
+    assert response.json()["errors"] == [
+        {"field": "shoe_size", "message": "Extra inputs are not permitted"}
+    ]
     response = rep.post("/contacts", {"first_name": "Ada", "emails": [{"email": 5}]})
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "emails.0.email",
-                                          "message": "Input should be a valid string"}]
+    assert response.json()["errors"] == [
+        {"field": "emails.0.email", "message": "Input should be a valid string"}
+    ]
     response = rep.post("/contacts", {"first_name": "Ada", "lifecycle_stage": "king"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "lifecycle_stage"
@@ -182,8 +248,7 @@ def test_patch_needs_version_and_refuses_null_for_text(rep):
 
 
 def test_malformed_json_answers_400(rep):
-    response = rep.client.post("/api/contacts", data="{not json",
-                               content_type="application/json")
+    response = rep.client.post("/api/contacts", data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.json() == {"detail": "The request body is not valid JSON.", "errors": []}
 
@@ -209,8 +274,7 @@ def test_anonymous_answers_401(api_as):
     }
 
 
-def test_visible_but_not_changeable_answers_403_and_changes_nothing(api_as, rep,
-                                                                    readonly_user):
+def test_visible_but_not_changeable_answers_403_and_changes_nothing(api_as, rep, readonly_user):
     created = create_contact(rep)
     viewer = api_as(readonly_user)
     assert viewer.get(f"/contacts/{created['id']}").status_code == 200
@@ -230,18 +294,27 @@ def test_bad_path_id_is_not_a_500(rep):
 
 # --- contact points ------------------------------------------------------------------------------
 
+
 def test_email_endpoints(rep):
     created = create_contact(rep)
     cid = created["id"]
-    response = rep.post(f"/contacts/{cid}/emails", {"email": "ada@home.example",
-                                                    "kind": "personal", "is_primary": True})
+    response = rep.post(
+        f"/contacts/{cid}/emails",
+        {"email": "ada@home.example", "kind": "personal", "is_primary": True},
+    )
     assert response.status_code == 201, response.json()
     added = response.json()
     assert {k: added[k] for k in ("email", "kind", "is_primary", "version")} == {
-        "email": "ada@home.example", "kind": "personal", "is_primary": True, "version": 1}
+        "email": "ada@home.example",
+        "kind": "personal",
+        "is_primary": True,
+        "version": 1,
+    }
     listed = rep.get(f"/contacts/{cid}/emails").json()
     assert [(e["email"], e["is_primary"]) for e in listed] == [
-        ("ada@home.example", True), ("Ada@example.com", False)]
+        ("ada@home.example", True),
+        ("Ada@example.com", False),
+    ]
 
     response = rep.patch(f"/emails/{added['id']}", {"version": 1, "kind": "other"})
     assert response.status_code == 200
@@ -254,23 +327,24 @@ def test_email_endpoints(rep):
     assert EmailAddress.objects.get(pk=added["id"]).email == "ada@home.example"
 
     assert rep.delete(f"/emails/{added['id']}").status_code == 204
-    assert [(e["email"], e["is_primary"]) for e in rep.get(f"/contacts/{cid}/emails").json()
-            ] == [("Ada@example.com", True)]
+    assert [(e["email"], e["is_primary"]) for e in rep.get(f"/contacts/{cid}/emails").json()] == [
+        ("Ada@example.com", True)
+    ]
     assert rep.delete(f"/emails/{added['id']}").status_code == 404
 
 
 def test_phone_and_address_endpoints_on_accounts(rep):
     account = rep.post("/accounts", {"name": "Analytical Engines Ltd"}).json()
     aid = account["id"]
-    response = rep.post(f"/accounts/{aid}/phones", {"number": "+1 (415) 555-2671",
-                                                    "kind": "work"})
+    response = rep.post(f"/accounts/{aid}/phones", {"number": "+1 (415) 555-2671", "kind": "work"})
     assert response.status_code == 201
     phone = response.json()
     assert (phone["e164"], phone["is_primary"]) == ("+14155552671", True)
     response = rep.patch(f"/phones/{phone['id']}", {"version": 1, "number": "020 7946 0018"})
     assert response.json()["e164"] == "+442079460018"
-    response = rep.post(f"/accounts/{aid}/addresses", {"city": "Leeds", "country": "gb",
-                                                       "kind": "billing"})
+    response = rep.post(
+        f"/accounts/{aid}/addresses", {"city": "Leeds", "country": "gb", "kind": "billing"}
+    )
     assert response.status_code == 201
     assert rep.get(f"/accounts/{aid}/addresses").json()[0]["country"] == "GB"
     detail = rep.get(f"/accounts/{aid}").json()
@@ -282,26 +356,54 @@ def test_phone_and_address_endpoints_on_accounts(rep):
 
 # --- accounts and relationships ------------------------------------------------------------------
 
+
 def test_account_round_trip(rep, rep_north):
     parent = rep.post("/accounts", {"name": "Holding plc"}).json()
-    response = rep.post("/accounts", {
-        "name": "Engines Ltd", "domain": "engines.example", "industry": "Machinery",
-        "employee_count": 12, "annual_revenue": "1000.50", "parent_id": parent["id"],
-        "tags": ["Key"], "emails": [{"email": "hello@engines.example"}]})
+    response = rep.post(
+        "/accounts",
+        {
+            "name": "Engines Ltd",
+            "domain": "engines.example",
+            "industry": "Machinery",
+            "employee_count": 12,
+            "annual_revenue": "1000.50",
+            "parent_id": parent["id"],
+            "tags": ["Key"],
+            "emails": [{"email": "hello@engines.example"}],
+        },
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert {k: body[k] for k in ("name", "domain", "industry", "employee_count",
-                                 "annual_revenue", "parent", "tags", "primary_email",
-                                 "version")} == {
-        "name": "Engines Ltd", "domain": "engines.example", "industry": "Machinery",
-        "employee_count": 12, "annual_revenue": "1000.50",
-        "parent": {"id": parent["id"], "name": "Holding plc"}, "tags": ["Key"],
-        "primary_email": "hello@engines.example", "version": 1}
+    assert {
+        k: body[k]
+        for k in (
+            "name",
+            "domain",
+            "industry",
+            "employee_count",
+            "annual_revenue",
+            "parent",
+            "tags",
+            "primary_email",
+            "version",
+        )
+    } == {
+        "name": "Engines Ltd",
+        "domain": "engines.example",
+        "industry": "Machinery",
+        "employee_count": 12,
+        "annual_revenue": "1000.50",
+        "parent": {"id": parent["id"], "name": "Holding plc"},
+        "tags": ["Key"],
+        "primary_email": "hello@engines.example",
+        "version": 1,
+    }
     assert body["owner"]["id"] == rep_north.pk
     response = rep.patch(f"/accounts/{body['id']}", {"version": 1, "parent_id": body["id"]})
     assert response.status_code == 400
-    assert response.json()["errors"] == [{"field": "parent_id",
-                                          "message": "An account cannot be its own parent."}]
+    assert response.json()["errors"] == [
+        {"field": "parent_id", "message": "An account cannot be its own parent."}
+    ]
     response = rep.patch(f"/accounts/{body['id']}", {"version": 1, "industry": "Computing"})
     assert (response.json()["industry"], response.json()["version"]) == ("Computing", 2)
     assert rep.get(f"/accounts/{body['id']}").json()["industry"] == "Computing"
@@ -310,27 +412,46 @@ def test_account_round_trip(rep, rep_north):
 def test_relationship_endpoints(rep, api_as, manager_north):
     contact = create_contact(rep)
     account = rep.post("/accounts", {"name": "Engines Ltd"}).json()
-    response = rep.post(f"/contacts/{contact['id']}/relationships",
-                        {"account_id": account["id"], "role": "CFO",
-                         "started_on": "2020-01-01"})
+    response = rep.post(
+        f"/contacts/{contact['id']}/relationships",
+        {"account_id": account["id"], "role": "CFO", "started_on": "2020-01-01"},
+    )
     assert response.status_code == 201, response.json()
     rel = response.json()
-    assert rel == {"id": rel["id"], "version": 1,
-                   "account": {"id": account["id"], "name": "Engines Ltd"}, "role": "CFO",
-                   "is_primary": True, "started_on": "2020-01-01", "ended_on": None}
+    assert rel == {
+        "id": rel["id"],
+        "version": 1,
+        "account": {"id": account["id"], "name": "Engines Ltd"},
+        "role": "CFO",
+        "is_primary": True,
+        "started_on": "2020-01-01",
+        "ended_on": None,
+    }
     assert rep.get(f"/contacts/{contact['id']}/relationships").json() == [rel]
     assert rep.get(f"/contacts/{contact['id']}").json()["accounts"] == [rel]
     members = rep.get(f"/accounts/{account['id']}/contacts").json()
-    assert members == {"results": [{
-        "id": rel["id"], "version": 1, "contact": {"id": contact["id"], "name": "Ada Lovelace"},
-        "role": "CFO", "is_primary": True, "started_on": "2020-01-01", "ended_on": None}],
-        "next_cursor": None, "previous_cursor": None}
-    response = rep.post(f"/contacts/{contact['id']}/relationships",
-                        {"account_id": 424242})
-    assert response.json()["errors"] == [{"field": "account_id",
-                                          "message": "There is no account with id 424242."}]
-    response = rep.patch(f"/relationships/{rel['id']}", {"version": 1, "role": "CEO",
-                                                         "ended_on": "2024-05-01"})
+    assert members == {
+        "results": [
+            {
+                "id": rel["id"],
+                "version": 1,
+                "contact": {"id": contact["id"], "name": "Ada Lovelace"},
+                "role": "CFO",
+                "is_primary": True,
+                "started_on": "2020-01-01",
+                "ended_on": None,
+            }
+        ],
+        "next_cursor": None,
+        "previous_cursor": None,
+    }
+    response = rep.post(f"/contacts/{contact['id']}/relationships", {"account_id": 424242})
+    assert response.json()["errors"] == [
+        {"field": "account_id", "message": "There is no account with id 424242."}
+    ]
+    response = rep.patch(
+        f"/relationships/{rel['id']}", {"version": 1, "role": "CEO", "ended_on": "2024-05-01"}
+    )
     assert (response.json()["role"], response.json()["ended_on"]) == ("CEO", "2024-05-01")
     assert rep.patch(f"/relationships/{rel['id']}", {"version": 1}).status_code == 409
     assert rep.delete(f"/relationships/{rel['id']}").status_code == 204
@@ -339,23 +460,37 @@ def test_relationship_endpoints(rep, api_as, manager_north):
 
 # --- timeline ------------------------------------------------------------------------------------
 
+
 def test_timeline_endpoints(rep, rep_north):
     contact = create_contact(rep)
     cid = contact["id"]
     when = "2026-01-02T10:00:00Z"
-    response = rep.post(f"/contacts/{cid}/timeline", {
-        "kind": "call", "subject": "Intro", "occurred_at": when,
-        "data": {"direction": "inbound", "duration_seconds": 60}})
+    response = rep.post(
+        f"/contacts/{cid}/timeline",
+        {
+            "kind": "call",
+            "subject": "Intro",
+            "occurred_at": when,
+            "data": {"direction": "inbound", "duration_seconds": 60},
+        },
+    )
     assert response.status_code == 201, response.json()
     call = response.json()
-    assert {k: call[k] for k in ("kind", "subject", "data", "author", "contact",
-                                 "is_done", "version")} == {
-        "kind": "call", "subject": "Intro",
+    assert {
+        k: call[k] for k in ("kind", "subject", "data", "author", "contact", "is_done", "version")
+    } == {
+        "kind": "call",
+        "subject": "Intro",
         "data": {"direction": "inbound", "duration_seconds": 60, "outcome": "connected"},
         "author": {"id": rep_north.pk, "name": rep_north.display_name},
-        "contact": {"id": cid, "name": "Ada Lovelace"}, "is_done": False, "version": 1}
-    task = rep.post(f"/contacts/{cid}/timeline", {"kind": "task", "subject": "Send deck",
-                                                  "due_at": "2026-02-01T09:00:00Z"}).json()
+        "contact": {"id": cid, "name": "Ada Lovelace"},
+        "is_done": False,
+        "version": 1,
+    }
+    task = rep.post(
+        f"/contacts/{cid}/timeline",
+        {"kind": "task", "subject": "Send deck", "due_at": "2026-02-01T09:00:00Z"},
+    ).json()
     assert task["assignee"]["id"] == rep_north.pk
 
     listed = rep.get(f"/contacts/{cid}/timeline").json()
@@ -377,8 +512,7 @@ def test_timeline_endpoints(rep, rep_north):
 
     response = rep.patch(f"/timeline/{call['id']}", {"version": 1, "subject": "Intro call"})
     assert (response.json()["subject"], response.json()["version"]) == ("Intro call", 2)
-    assert rep.patch(f"/timeline/{call['id']}", {"version": 1, "subject": "x"}).status_code \
-        == 409
+    assert rep.patch(f"/timeline/{call['id']}", {"version": 1, "subject": "x"}).status_code == 409
     assert rep.delete(f"/timeline/{call['id']}").status_code == 204
     assert list(TimelineEntry.objects.values_list("kind", flat=True)) == ["task"]
 
@@ -387,10 +521,14 @@ def test_account_timeline_includes_its_people(rep):
     contact = create_contact(rep)
     account = rep.post("/accounts", {"name": "Engines Ltd"}).json()
     rep.post(f"/contacts/{contact['id']}/relationships", {"account_id": account["id"]})
-    rep.post(f"/contacts/{contact['id']}/timeline", {"kind": "note", "body": "on the person",
-                                                     "occurred_at": "2026-01-01T00:00:00Z"})
-    rep.post(f"/accounts/{account['id']}/timeline", {"kind": "note", "body": "on the firm",
-                                                     "occurred_at": "2026-01-02T00:00:00Z"})
+    rep.post(
+        f"/contacts/{contact['id']}/timeline",
+        {"kind": "note", "body": "on the person", "occurred_at": "2026-01-01T00:00:00Z"},
+    )
+    rep.post(
+        f"/accounts/{account['id']}/timeline",
+        {"kind": "note", "body": "on the firm", "occurred_at": "2026-01-02T00:00:00Z"},
+    )
     results = rep.get(f"/accounts/{account['id']}/timeline").json()["results"]
     assert [e["body"] for e in results] == ["on the firm", "on the person"]
 
@@ -399,18 +537,26 @@ def test_timeline_pagination_walks_every_entry_once(rep, rep_north):
     contact = ContactFactory(owner=rep_north, team=rep_north.team)
     same_time = timezone.now()
     for i in range(7):
-        services.timeline_entry_create(actor=rep_north, kind="note", contact=contact,
-                                       body=f"n{i}", occurred_at=same_time if i < 4 else None)
+        services.timeline_entry_create(
+            actor=rep_north,
+            kind="note",
+            contact=contact,
+            body=f"n{i}",
+            occurred_at=same_time if i < 4 else None,
+        )
     seen, cursor = [], None
     while True:
-        page = rep.get(f"/contacts/{contact.pk}/timeline",
-                       {"limit": 3, **({"cursor": cursor} if cursor else {})}).json()
+        page = rep.get(
+            f"/contacts/{contact.pk}/timeline",
+            {"limit": 3, **({"cursor": cursor} if cursor else {})},
+        ).json()
         seen += [e["id"] for e in page["results"]]
         cursor = page["next_cursor"]
         if not cursor:
             break
-    expected = list(TimelineEntry.objects.order_by("-occurred_at", "-id")
-                    .values_list("id", flat=True))
+    expected = list(
+        TimelineEntry.objects.order_by("-occurred_at", "-id").values_list("id", flat=True)
+    )
     assert seen == expected
 
 
@@ -423,6 +569,7 @@ def test_timeline_kinds(rep):
 
 # --- search and history --------------------------------------------------------------------------
 
+
 def test_search_finds_contacts_and_accounts(rep):
     create_contact(rep)
     rep.post("/accounts", {"name": "Lovelace Engines"})
@@ -430,8 +577,9 @@ def test_search_finds_contacts_and_accounts(rep):
     assert [c["full_name"] for c in body["contacts"]] == ["Ada Lovelace"]
     assert body["contacts"][0]["primary_email"] == "Ada@example.com"
     assert [a["name"] for a in body["accounts"]] == ["Lovelace Engines"]
-    assert rep.get("/search", {"q": "7946 0018"}).json()["contacts"][0]["full_name"] \
-        == "Ada Lovelace"
+    assert (
+        rep.get("/search", {"q": "7946 0018"}).json()["contacts"][0]["full_name"] == "Ada Lovelace"
+    )
     assert rep.get("/search").status_code == 422
 
 
@@ -442,26 +590,44 @@ def test_history(rep, rep_north):
     events = body["results"]
     assert [(e["action"], e["object_type"]) for e in events][:1] == [("update", "contact")]
     assert {(e["action"], e["object_type"]) for e in events} == {
-        ("update", "contact"), ("create", "contact"), ("create", "emailaddress"),
-        ("create", "phonenumber")}
+        ("update", "contact"),
+        ("create", "contact"),
+        ("create", "emailaddress"),
+        ("create", "phonenumber"),
+    }
     latest = events[0]
     assert latest["actor"] == {"id": rep_north.pk, "name": rep_north.display_name}
     assert latest["changes"] == {"job_title": ["Analyst", "Countess"]}
     assert latest["origin"] == "api"
     assert latest["request_id"]
-    assert set(latest) == {"id", "action", "actor", "actor_label", "time", "request_id",
-                           "origin", "object_type", "object_id", "object_repr", "changes"}
+    assert set(latest) == {
+        "id",
+        "action",
+        "actor",
+        "actor_label",
+        "time",
+        "request_id",
+        "origin",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "changes",
+    }
 
 
 def test_request_id_header_is_recorded(rep):
-    response = rep.client.post("/api/contacts", data={"first_name": "Ada"},
-                               content_type="application/json",
-                               headers={"X-Request-ID": "req-12345678"})
+    response = rep.client.post(
+        "/api/contacts",
+        data={"first_name": "Ada"},
+        content_type="application/json",
+        headers={"X-Request-ID": "req-12345678"},
+    )
     assert response["X-Request-ID"] == "req-12345678"
     assert AuditEvent.objects.get().request_id == "req-12345678"
 
 
 # --- lists: filters, ordering, custom fields ----------------------------------------------------
+
 
 def names(response):
     assert response.status_code == 200, response.json()
@@ -469,23 +635,43 @@ def names(response):
 
 
 def test_list_filters(rep, rep_north, rep_north_2):
-    services.contact_create(actor=rep_north, data={"first_name": "Ann", "last_name": "A",
-                                                   "lifecycle_stage": "customer"}, tags=["VIP"])
+    services.contact_create(
+        actor=rep_north,
+        data={"first_name": "Ann", "last_name": "A", "lifecycle_stage": "customer"},
+        tags=["VIP"],
+    )
     services.contact_create(actor=rep_north_2, data={"first_name": "Bob", "last_name": "B"})
-    services.contact_create(actor=rep_north, data={"first_name": "Cy", "last_name": "C",
-                                                   "lifecycle_stage": "mql"})
+    services.contact_create(
+        actor=rep_north, data={"first_name": "Cy", "last_name": "C", "lifecycle_stage": "mql"}
+    )
     assert names(rep.get("/contacts")) == ["Ann A", "Bob B", "Cy C"]
     assert names(rep.get("/contacts", {"owner": "me"})) == ["Ann A", "Cy C"]
     assert names(rep.get("/contacts", {"lifecycle_stage": ["customer", "lead"]})) == [
-        "Ann A", "Bob B"]
+        "Ann A",
+        "Bob B",
+    ]
     assert names(rep.get("/contacts", {"tag": "vip"})) == ["Ann A"]
     assert names(rep.get("/contacts", {"q": "bob"})) == ["Bob B"]
     assert names(rep.get("/contacts", {"ordering": "-name"})) == ["Cy C", "Bob B", "Ann A"]
     row = rep.get("/contacts", {"tag": "vip"}).json()["results"][0]
-    assert set(row) == {"id", "version", "first_name", "last_name", "full_name", "job_title",
-                        "lifecycle_stage", "owner", "team", "tags", "primary_email",
-                        "primary_phone", "accounts", "custom_fields", "created_at",
-                        "updated_at"}
+    assert set(row) == {
+        "id",
+        "version",
+        "first_name",
+        "last_name",
+        "full_name",
+        "job_title",
+        "lifecycle_stage",
+        "owner",
+        "team",
+        "tags",
+        "primary_email",
+        "primary_phone",
+        "accounts",
+        "custom_fields",
+        "created_at",
+        "updated_at",
+    }
 
 
 def test_list_parameter_errors(rep):
@@ -493,11 +679,14 @@ def test_list_parameter_errors(rep):
     assert response.status_code == 400
     assert response.json()["errors"] == [{"field": "team", "message": "Enter a number."}]
     response = rep.get("/contacts", {"owner": "someone"})
-    assert response.json()["errors"] == [{"field": "owner",
-                                          "message": "Use a user id, 'me' or 'none'."}]
+    assert response.json()["errors"] == [
+        {"field": "owner", "message": "Use a user id, 'me' or 'none'."}
+    ]
     response = rep.get("/contacts", {"colour": "red"})
     assert (response.status_code, response.json()["errors"]) == (
-        400, [{"field": "colour", "message": "Unknown parameter."}])
+        400,
+        [{"field": "colour", "message": "Unknown parameter."}],
+    )
     response = rep.get("/contacts", {"ordering": "shoe_size"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "ordering"
@@ -506,16 +695,19 @@ def test_list_parameter_errors(rep):
     response = rep.get("/contacts", {"cursor": "garbage!"})
     assert response.json() == {
         "detail": "The request was not accepted. cursor: This cursor is not valid; start from "
-                  "the first page.",
-        "errors": [{"field": "cursor",
-                    "message": "This cursor is not valid; start from the first page."}]}
+        "the first page.",
+        "errors": [
+            {"field": "cursor", "message": "This cursor is not valid; start from the first page."}
+        ],
+    }
     assert rep.get("/contacts", {"created_after": "yesterday"}).status_code == 400
 
 
 def test_custom_field_filter(rep, rep_north):
     CustomFieldFactory(object_type="contact", name="seats", field_type="number")
-    CustomFieldFactory(object_type="account", name="region", field_type="choice",
-                       choices=["north", "south"])
+    CustomFieldFactory(
+        object_type="account", name="region", field_type="choice", choices=["north", "south"]
+    )
     created = create_contact(rep, custom_fields={"seats": "12"})
     assert created["custom_fields"] == {"seats": 12}
     create_contact(rep, first_name="Bea", custom_fields={"seats": 3})
@@ -524,10 +716,12 @@ def test_custom_field_filter(rep, rep_north):
     assert response.status_code == 400
     assert response.json()["errors"] == [{"field": "cf_seats", "message": "Enter a number."}]
     response = rep.post("/contacts", {"first_name": "X", "custom_fields": {"seats": "lots"}})
-    assert response.json()["errors"] == [{"field": "custom_fields.seats",
-                                          "message": "Enter a number."}]
-    services.account_create(actor=rep_north, data={"name": "Northwind",
-                                                   "custom_fields": {"region": "north"}})
+    assert response.json()["errors"] == [
+        {"field": "custom_fields.seats", "message": "Enter a number."}
+    ]
+    services.account_create(
+        actor=rep_north, data={"name": "Northwind", "custom_fields": {"region": "north"}}
+    )
     services.account_create(actor=rep_north, data={"name": "Southwind"})
     response = rep.get("/accounts", {"cf_region": "north"})
     assert [a["name"] for a in response.json()["results"]] == ["Northwind"]
@@ -537,6 +731,7 @@ def test_custom_field_filter(rep, rep_north):
 
 
 # --- pagination and query counts -----------------------------------------------------------------
+
 
 def walk(api, path, ordering, limit=4):
     seen, cursor = [], None
@@ -557,20 +752,37 @@ def many_contacts(admin_user):
     stages = ["lead", "customer", "mql"]
     for i in range(23):
         # Ties on every ordering field except the primary key.
-        ContactFactory(first_name=["Ann", "Bob"][i % 2], last_name=["Smith", "Jones", "Ng"][i % 3],
-                       lifecycle_stage=stages[i % 3],
-                       created_at=base + datetime.timedelta(hours=i % 4),
-                       updated_at=base + datetime.timedelta(minutes=i % 5))
+        ContactFactory(
+            first_name=["Ann", "Bob"][i % 2],
+            last_name=["Smith", "Jones", "Ng"][i % 3],
+            lifecycle_stage=stages[i % 3],
+            created_at=base + datetime.timedelta(hours=i % 4),
+            updated_at=base + datetime.timedelta(minutes=i % 5),
+        )
 
 
-@pytest.mark.parametrize("ordering", ["name", "-name", "first_name", "-first_name", "stage",
-                                      "-stage", "created", "-created", "updated", "-updated"])
+@pytest.mark.parametrize(
+    "ordering",
+    [
+        "name",
+        "-name",
+        "first_name",
+        "-first_name",
+        "stage",
+        "-stage",
+        "created",
+        "-created",
+        "updated",
+        "-updated",
+    ],
+)
 def test_contact_cursor_walks_every_row_once(admin, many_contacts, ordering):
     from patron.customers.filters import CONTACT_ORDERINGS
 
     seen, last_page = walk(admin, "/contacts", ordering)
-    expected = list(Contact.objects.order_by(*CONTACT_ORDERINGS[ordering])
-                    .values_list("id", flat=True))
+    expected = list(
+        Contact.objects.order_by(*CONTACT_ORDERINGS[ordering]).values_list("id", flat=True)
+    )
     assert seen == expected
     # And back again with previous_cursor from the last page.
     back, cursor = [], last_page["previous_cursor"]
@@ -581,32 +793,45 @@ def test_contact_cursor_walks_every_row_once(admin, many_contacts, ordering):
     assert back + [row["id"] for row in last_page["results"]] == expected
 
 
-@pytest.mark.parametrize("ordering", ["name", "-name", "stage", "-stage", "created", "-created",
-                                      "updated", "-updated"])
+@pytest.mark.parametrize(
+    "ordering", ["name", "-name", "stage", "-stage", "created", "-created", "updated", "-updated"]
+)
 def test_account_cursor_walks_every_row_once(admin, admin_user, ordering):
     from patron.customers.filters import ACCOUNT_ORDERINGS
 
     base = timezone.now()
     for i in range(17):
-        AccountFactory(name=["Acme", "Globex", "Initech"][i % 3],
-                       lifecycle_stage=["lead", "customer"][i % 2],
-                       created_at=base + datetime.timedelta(hours=i % 4),
-                       updated_at=base + datetime.timedelta(minutes=i % 5))
+        AccountFactory(
+            name=["Acme", "Globex", "Initech"][i % 3],
+            lifecycle_stage=["lead", "customer"][i % 2],
+            created_at=base + datetime.timedelta(hours=i % 4),
+            updated_at=base + datetime.timedelta(minutes=i % 5),
+        )
     seen, _ = walk(admin, "/accounts", ordering, limit=5)
-    assert seen == list(Account.objects.order_by(*ACCOUNT_ORDERINGS[ordering])
-                        .values_list("id", flat=True))
+    assert seen == list(
+        Account.objects.order_by(*ACCOUNT_ORDERINGS[ordering]).values_list("id", flat=True)
+    )
 
 
 def make_rows(actor, count, start=0):
     for i in range(start, start + count):
         contact = services.contact_create(
-            actor=actor, data={"first_name": f"P{i:03d}", "last_name": "Row"}, tags=["T"],
-            emails=[{"email": f"p{i}@example.com"}], phones=[{"number": "020 7946 0018"}])
-        account = services.account_create(actor=actor, data={"name": f"A{i:03d}"},
-                                          tags=["T"], emails=[{"email": f"a{i}@example.com"}],
-                                          phones=[{"number": "020 7946 0019"}])
-        services.relationship_add(actor=actor, contact=contact, account=account,
-                                  data={"role": "Buyer"})
+            actor=actor,
+            data={"first_name": f"P{i:03d}", "last_name": "Row"},
+            tags=["T"],
+            emails=[{"email": f"p{i}@example.com"}],
+            phones=[{"number": "020 7946 0018"}],
+        )
+        account = services.account_create(
+            actor=actor,
+            data={"name": f"A{i:03d}"},
+            tags=["T"],
+            emails=[{"email": f"a{i}@example.com"}],
+            phones=[{"number": "020 7946 0019"}],
+        )
+        services.relationship_add(
+            actor=actor, contact=contact, account=account, data={"role": "Buyer"}
+        )
 
 
 def count_queries(api, path, limit):
@@ -624,8 +849,9 @@ def count_queries(api, path, limit):
 # subqueries in it), then [relationships with account names,] tags. No custom-field
 # definitions: no `cf_` parameter was given.
 @pytest.mark.parametrize("path, expected", [("/contacts", 6), ("/accounts", 5)])
-def test_list_query_count_does_not_grow_with_page_size(rep, rep_north, path, expected,
-                                                       django_assert_num_queries):
+def test_list_query_count_does_not_grow_with_page_size(
+    rep, rep_north, path, expected, django_assert_num_queries
+):
     make_rows(rep_north, 40)
     assert count_queries(rep, path, 5) == count_queries(rep, path, 40)
     with django_assert_num_queries(expected):
@@ -633,12 +859,16 @@ def test_list_query_count_does_not_grow_with_page_size(rep, rep_north, path, exp
     assert len(response.json()["results"]) == 40
 
 
-@pytest.mark.parametrize("path, page_schema, for_list", [
-    ("/contacts", "ContactPage", "contacts_for_list"),
-    ("/accounts", "AccountPage", "accounts_for_list"),
-])
-def test_list_json_is_what_the_schema_makes_of_the_rows(rep, rep_north, path, page_schema,
-                                                        for_list):
+@pytest.mark.parametrize(
+    "path, page_schema, for_list",
+    [
+        ("/contacts", "ContactPage", "contacts_for_list"),
+        ("/accounts", "AccountPage", "accounts_for_list"),
+    ],
+)
+def test_list_json_is_what_the_schema_makes_of_the_rows(
+    rep, rep_north, path, page_schema, for_list
+):
     """The list endpoints build their rows as plain dicts; the JSON must stay byte for byte
     what `ContactPage`/`AccountPage` make of the same rows (the previous output)."""
     from patron.api import api
@@ -648,36 +878,59 @@ def test_list_json_is_what_the_schema_makes_of_the_rows(rep, rep_north, path, pa
 
     make_rows(rep_north, 3)
     contact = Contact.objects.filter(owner=rep_north).first()
-    services.contact_update(actor=rep_north, contact=contact, expected_version=None,
-                            data={"custom_fields": {}, "job_title": "Ünïcode \"quoted\""})
+    services.contact_update(
+        actor=rep_north,
+        contact=contact,
+        expected_version=None,
+        data={"custom_fields": {}, "job_title": 'Ünïcode "quoted"'},
+    )
     parent = services.account_create(actor=rep_north, data={"name": "Parent"})
     child = Account.objects.filter(owner=rep_north).exclude(pk=parent.pk).first()
-    services.account_update(actor=rep_north, account=child, expected_version=None,
-                            data={"parent": parent})
+    services.account_update(
+        actor=rep_north, account=child, expected_version=None, data={"parent": parent}
+    )
     response = rep.client.get("/api" + path, {"limit": 4})
     assert response.status_code == 200
     model = Contact if path == "/contacts" else Account
     orderings = CONTACT_ORDERINGS if path == "/contacts" else ACCOUNT_ORDERINGS
-    page = paginate(getattr(selectors, for_list)(model.objects.restrict(rep_north, "view")),
-                    ordering=orderings["name"], cursor=None, limit=4)
-    previous = getattr(schemas, page_schema).model_validate(
-        {"results": page.items, "next_cursor": page.next_cursor,
-         "previous_cursor": page.previous_cursor}).model_dump()
+    page = paginate(
+        getattr(selectors, for_list)(model.objects.restrict(rep_north, "view")),
+        ordering=orderings["name"],
+        cursor=None,
+        limit=4,
+    )
+    previous = (
+        getattr(schemas, page_schema)
+        .model_validate(
+            {
+                "results": page.items,
+                "next_cursor": page.next_cursor,
+                "previous_cursor": page.previous_cursor,
+            }
+        )
+        .model_dump()
+    )
     request = response.wsgi_request
     expected = api.renderer.render(request, previous, response_status=200)
     assert response.content == (expected.encode() if isinstance(expected, str) else expected)
-    assert any(row["accounts"] if path == "/contacts" else row["parent"]
-               for row in response.json()["results"])
+    assert any(
+        row["accounts"] if path == "/contacts" else row["parent"]
+        for row in response.json()["results"]
+    )
 
 
 def test_far_out_timezone_offsets_are_not_a_500(rep, rep_north):
     contact = ContactFactory(owner=rep_north, team=rep_north.team)
-    response = rep.post(f"/contacts/{contact.pk}/timeline", {
-        "kind": "note", "body": "x", "occurred_at": "0067-05-13T13:19:55-20:46"})
+    response = rep.post(
+        f"/contacts/{contact.pk}/timeline",
+        {"kind": "note", "body": "x", "occurred_at": "0067-05-13T13:19:55-20:46"},
+    )
     assert response.status_code == 201
     assert response.json()["occurred_at"] == "0067-05-14T10:05:55Z"
-    response = rep.post(f"/contacts/{contact.pk}/timeline", {
-        "kind": "note", "body": "x", "occurred_at": "0001-01-01T00:00:00+05:00"})
+    response = rep.post(
+        f"/contacts/{contact.pk}/timeline",
+        {"kind": "note", "body": "x", "occurred_at": "0001-01-01T00:00:00+05:00"},
+    )
     assert response.status_code == 422
     # Last: on PostgreSQL the refused query aborts the test's transaction.
     response = rep.get("/contacts", {"created_after": "2020-01-01T00:00:00-20:46"})

@@ -15,43 +15,72 @@ NOT_FOUND = {"detail": "Not found", "errors": []}
 def north(admin_user, rep_north):
     """A contact and an account of rep_north, linked, with contact points and timeline."""
     account = services.account_create(
-        actor=admin_user, data={"name": "Northwind Secret", "owner": rep_north},
-        emails=[{"email": "hq@northwind.example"}], phones=[{"number": "020 7946 0100"}],
-        addresses=[{"city": "York"}])
+        actor=admin_user,
+        data={"name": "Northwind Secret", "owner": rep_north},
+        emails=[{"email": "hq@northwind.example"}],
+        phones=[{"number": "020 7946 0100"}],
+        addresses=[{"city": "York"}],
+    )
     contact = services.contact_create(
-        actor=admin_user, data={"first_name": "Nora", "last_name": "Secret", "owner": rep_north},
-        emails=[{"email": "nora@northwind.example"}], phones=[{"number": "020 7946 0101"}],
-        addresses=[{"city": "York"}])
-    relationship = services.relationship_add(actor=admin_user, contact=contact, account=account,
-                                             data={"role": "CFO"})
-    note = services.timeline_entry_create(actor=admin_user, kind="note", contact=contact,
-                                          body="north secret note")
-    task = services.timeline_entry_create(actor=admin_user, kind="task", account=account,
-                                          subject="north secret task", assignee=rep_north)
-    return {"contact": contact, "account": account, "relationship": relationship,
-            "note": note, "task": task,
-            "email": contact.emailaddresss.get(), "phone": contact.phonenumbers.get(),
-            "address": contact.postaladdresss.get(),
-            "account_email": account.emailaddresss.get()}
+        actor=admin_user,
+        data={"first_name": "Nora", "last_name": "Secret", "owner": rep_north},
+        emails=[{"email": "nora@northwind.example"}],
+        phones=[{"number": "020 7946 0101"}],
+        addresses=[{"city": "York"}],
+    )
+    relationship = services.relationship_add(
+        actor=admin_user, contact=contact, account=account, data={"role": "CFO"}
+    )
+    note = services.timeline_entry_create(
+        actor=admin_user, kind="note", contact=contact, body="north secret note"
+    )
+    task = services.timeline_entry_create(
+        actor=admin_user,
+        kind="task",
+        account=account,
+        subject="north secret task",
+        assignee=rep_north,
+    )
+    return {
+        "contact": contact,
+        "account": account,
+        "relationship": relationship,
+        "note": note,
+        "task": task,
+        "email": contact.emailaddresss.get(),
+        "phone": contact.phonenumbers.get(),
+        "address": contact.postaladdresss.get(),
+        "account_email": account.emailaddresss.get(),
+    }
 
 
 @pytest.fixture
 def south(admin_user, rep_south):
-    account = services.account_create(actor=admin_user,
-                                      data={"name": "Southwind", "owner": rep_south})
-    contact = services.contact_create(actor=admin_user, data={
-        "first_name": "Sam", "last_name": "South", "owner": rep_south})
+    account = services.account_create(
+        actor=admin_user, data={"name": "Southwind", "owner": rep_south}
+    )
+    contact = services.contact_create(
+        actor=admin_user, data={"first_name": "Sam", "last_name": "South", "owner": rep_south}
+    )
     return {"account": account, "contact": contact}
 
 
 def everything_about(records):
     c, a = records["contact"].pk, records["account"].pk
     return [
-        f"/contacts/{c}", f"/contacts/{c}/emails", f"/contacts/{c}/phones",
-        f"/contacts/{c}/addresses", f"/contacts/{c}/relationships", f"/contacts/{c}/timeline",
+        f"/contacts/{c}",
+        f"/contacts/{c}/emails",
+        f"/contacts/{c}/phones",
+        f"/contacts/{c}/addresses",
+        f"/contacts/{c}/relationships",
+        f"/contacts/{c}/timeline",
         f"/contacts/{c}/history",
-        f"/accounts/{a}", f"/accounts/{a}/emails", f"/accounts/{a}/phones",
-        f"/accounts/{a}/addresses", f"/accounts/{a}/contacts", f"/accounts/{a}/timeline",
+        f"/accounts/{a}",
+        f"/accounts/{a}/emails",
+        f"/accounts/{a}/phones",
+        f"/accounts/{a}/addresses",
+        f"/accounts/{a}/contacts",
+        f"/accounts/{a}/timeline",
         f"/accounts/{a}/history",
     ]
 
@@ -70,8 +99,7 @@ def test_other_team_sees_nothing(api_as, rep_south, north, south, set_visibility
     assert api.get("/contacts", {"q": "secret"}).json()["results"] == []
     assert api.get("/contacts", {"account": north["account"].pk}).json()["results"] == []
     assert api.get("/search", {"q": "secret"}).json() == {"contacts": [], "accounts": []}
-    assert api.get("/search", {"q": "020 7946 0101"}).json() == {"contacts": [],
-                                                                 "accounts": []}
+    assert api.get("/search", {"q": "020 7946 0101"}).json() == {"contacts": [], "accounts": []}
     assert api.get("/tasks").json() == {"results": []}
 
     text = str([api.get(p).content for p in ("/contacts", "/accounts", "/tasks")])
@@ -79,8 +107,9 @@ def test_other_team_sees_nothing(api_as, rep_south, north, south, set_visibility
 
 
 @pytest.mark.parametrize("visibility", ["private", "team"])
-def test_other_team_cannot_write_through_ids(api_as, rep_south, north, south, set_visibility,
-                                             visibility):
+def test_other_team_cannot_write_through_ids(
+    api_as, rep_south, north, south, set_visibility, visibility
+):
     set_visibility(visibility)
     api = api_as(rep_south)
     c, a = north["contact"].pk, north["account"].pk
@@ -109,8 +138,9 @@ def test_other_team_cannot_write_through_ids(api_as, rep_south, north, south, se
     assert all(r.json() == NOT_FOUND for r in attempts)
     # Linking one's own contact to an invisible account names the field, without saying more.
     response = api.post(f"/contacts/{south['contact'].pk}/relationships", {"account_id": a})
-    assert response.json()["errors"] == [{"field": "account_id",
-                                          "message": f"There is no account with id {a}."}]
+    assert response.json()["errors"] == [
+        {"field": "account_id", "message": f"There is no account with id {a}."}
+    ]
     # A parent_id pointing at an invisible account is refused the same way.
     response = api.patch(f"/accounts/{south['account'].pk}", {"version": 1, "parent_id": a})
     assert response.json()["errors"][0]["field"] == "parent_id"
@@ -120,8 +150,9 @@ def test_other_team_cannot_write_through_ids(api_as, rep_south, north, south, se
     assert TimelineEntry.objects.get(pk=north["task"].pk).completed_at is None
 
 
-def test_same_team_under_team_visibility_sees_it_under_private_not(api_as, rep_north_2, north,
-                                                                   set_visibility):
+def test_same_team_under_team_visibility_sees_it_under_private_not(
+    api_as, rep_north_2, north, set_visibility
+):
     api = api_as(rep_north_2)
     set_visibility("team")
     for path in everything_about(north):
@@ -131,14 +162,20 @@ def test_same_team_under_team_visibility_sees_it_under_private_not(api_as, rep_n
         assert api.get(path).status_code == 404, path
 
 
-def test_account_members_and_timeline_hide_invisible_people(api_as, admin_user, rep_south,
-                                                            north, south, set_visibility):
+def test_account_members_and_timeline_hide_invisible_people(
+    api_as, admin_user, rep_south, north, south, set_visibility
+):
     """rep_south sees their own account, but not the north contact who works there."""
     set_visibility("private")
-    services.relationship_add(actor=admin_user, contact=north["contact"],
-                              account=south["account"], data={"role": "Advisor"})
-    services.relationship_add(actor=admin_user, contact=south["contact"],
-                              account=south["account"], data={"role": "Buyer"})
+    services.relationship_add(
+        actor=admin_user,
+        contact=north["contact"],
+        account=south["account"],
+        data={"role": "Advisor"},
+    )
+    services.relationship_add(
+        actor=admin_user, contact=south["contact"], account=south["account"], data={"role": "Buyer"}
+    )
     api = api_as(rep_south)
     members = api.get(f"/accounts/{south['account'].pk}/contacts").json()["results"]
     assert [m["contact"]["name"] for m in members] == ["Sam South"]

@@ -32,8 +32,17 @@ CONTACTS = 300
 @pytest.fixture
 def generated():
     out = io.StringIO()
-    call_command("demo", "--contacts", str(CONTACTS), "--seed", "7", "--no-progress",
-                 "--batch-size", "120", stdout=out)
+    call_command(
+        "demo",
+        "--contacts",
+        str(CONTACTS),
+        "--seed",
+        "7",
+        "--no-progress",
+        "--batch-size",
+        "120",
+        stdout=out,
+    )
     return out.getvalue()
 
 
@@ -43,17 +52,27 @@ def test_counts_and_organisation(generated):
     assert Team.objects.count() == 6
     assert User.objects.count() == len(demo._staff_plan()) == 31
     assert {r.slug for r in Role.objects.all()} == set(
-        User.objects.values_list("role__slug", flat=True))
+        User.objects.values_list("role__slug", flat=True)
+    )
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.check_password("patron-demo")
     rep = User.objects.get(username="rep1")
     assert rep.role.slug == "sales_rep" and rep.team is not None
     assert rep.check_password("patron-demo")
     assert set(CustomFieldDefinition.objects.values_list("object_type", "name")) == {
-        ("contact", "preferred_language"), ("account", "customer_since")}
+        ("contact", "preferred_language"),
+        ("account", "customer_since"),
+    }
     # The summary reports what is in the database.
-    for model in (Contact, Account, EmailAddress, PhoneNumber, PostalAddress,
-                  AccountRelationship, TimelineEntry):
+    for model in (
+        Contact,
+        Account,
+        EmailAddress,
+        PhoneNumber,
+        PostalAddress,
+        AccountRelationship,
+        TimelineEntry,
+    ):
         assert f"{model._meta.db_table}" in generated
         assert f"{model.objects.count():,}" in generated
     assert "Log in at http://127.0.0.1:8000 as admin / patron-demo" in generated
@@ -63,18 +82,21 @@ def test_counts_and_organisation(generated):
 def test_contact_points_keep_the_services_invariants(generated):
     contacts = Contact.objects.annotate(
         emails=Count("emailaddresss", distinct=True),
-        primary_emails=Count("emailaddresss", filter=Q(emailaddresss__is_primary=True),
-                             distinct=True),
+        primary_emails=Count(
+            "emailaddresss", filter=Q(emailaddresss__is_primary=True), distinct=True
+        ),
         phones=Count("phonenumbers", distinct=True),
-        primary_phones=Count("phonenumbers", filter=Q(phonenumbers__is_primary=True),
-                             distinct=True),
+        primary_phones=Count(
+            "phonenumbers", filter=Q(phonenumbers__is_primary=True), distinct=True
+        ),
     )
     for c in contacts:
         assert 1 <= c.emails <= 2 and c.primary_emails == 1
         assert 1 <= c.phones <= 2 and c.primary_phones == 1
     for model in (EmailAddress, PhoneNumber, PostalAddress):
         per_parent = Counter(
-            model.objects.filter(is_primary=True).values_list("contact_id", "account_id"))
+            model.objects.filter(is_primary=True).values_list("contact_id", "account_id")
+        )
         assert set(per_parent.values()) == {1}
     region = OrganisationSettings.objects.get(pk=1).default_phone_region
     for phone in PhoneNumber.objects.all():
@@ -100,8 +122,9 @@ def test_records_keep_the_services_invariants(generated):
         phone_pairs = list(account.phonenumbers.values_list("number", "e164"))
         assert account.search_document == search.account_document(account, emails, phone_pairs)
         assert clean_custom_fields("account", account.custom_fields) == account.custom_fields
-    primaries = Counter(AccountRelationship.objects.filter(is_primary=True)
-                        .values_list("contact_id", flat=True))
+    primaries = Counter(
+        AccountRelationship.objects.filter(is_primary=True).values_list("contact_id", flat=True)
+    )
     assert set(primaries.values()) == {1}
     assert AccountRelationship.objects.values("contact_id").distinct().count() == len(primaries)
 
@@ -132,9 +155,16 @@ def test_search_finds_generated_contacts(generated):
 
 def _snapshot():
     return [
-        (c.first_name, c.last_name, c.owner.username, c.lifecycle_stage,
-         [e.email for e in c.emailaddresss.all()], [p.e164 for p in c.phonenumbers.all()])
-        for c in Contact.objects.order_by("id").select_related("owner")
+        (
+            c.first_name,
+            c.last_name,
+            c.owner.username,
+            c.lifecycle_stage,
+            [e.email for e in c.emailaddresss.all()],
+            [p.e164 for p in c.phonenumbers.all()],
+        )
+        for c in Contact.objects.order_by("id")
+        .select_related("owner")
         .prefetch_related("emailaddresss", "phonenumbers")
     ]
 
@@ -150,13 +180,15 @@ def test_same_seed_gives_the_same_data():
 
 
 def test_if_empty_does_nothing_the_second_time():
-    call_command("demo", "--contacts", "150", "--if-empty", "--no-progress",
-                 stdout=io.StringIO())
+    call_command("demo", "--contacts", "150", "--if-empty", "--no-progress", stdout=io.StringIO())
     counts = (Contact.objects.count(), Account.objects.count(), TimelineEntry.objects.count())
     out = io.StringIO()
     call_command("demo", "--contacts", "150", "--if-empty", "--no-progress", stdout=out)
-    assert (Contact.objects.count(), Account.objects.count(),
-            TimelineEntry.objects.count()) == counts == (150, 30, counts[2])
+    assert (
+        (Contact.objects.count(), Account.objects.count(), TimelineEntry.objects.count())
+        == counts
+        == (150, 30, counts[2])
+    )
     assert "already has contacts" in out.getvalue()
 
 
@@ -168,12 +200,16 @@ def test_large_postgresql_loads_restore_the_indexes_and_keys_they_drop(monkeypat
 
     def indexes():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT indexname, indexdef FROM pg_indexes "
-                           "WHERE tablename LIKE 'customers_%%' ORDER BY indexname")
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE tablename LIKE 'customers_%%' ORDER BY indexname"
+            )
             found = cursor.fetchall()
-            cursor.execute("SELECT conname, pg_get_constraintdef(oid), convalidated "
-                           "FROM pg_constraint WHERE conrelid::regclass::text "
-                           "LIKE 'customers_%%' ORDER BY conname")
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid), convalidated "
+                "FROM pg_constraint WHERE conrelid::regclass::text "
+                "LIKE 'customers_%%' ORDER BY conname"
+            )
             return found + cursor.fetchall()
 
     before = indexes()
@@ -191,8 +227,11 @@ def test_large_postgresql_loads_restore_the_indexes_and_keys_they_drop(monkeypat
 def test_long_search_terms_must_match_whole(generated):
     """On PostgreSQL the index looks for a long term's prefix; the whole term must still match."""
     admin = User.objects.get(username="admin")
-    email = EmailAddress.objects.filter(contact__isnull=False, email__contains="@").order_by(
-        "id").first()
+    email = (
+        EmailAddress.objects.filter(contact__isnull=False, email__contains="@")
+        .order_by("id")
+        .first()
+    )
     assert len(email.email) > search.INDEXED_PREFIX
     found = selectors.global_search(user=admin, query=email.email, limit=1000)["contacts"]
     assert email.contact in found
@@ -207,6 +246,9 @@ def test_contact_timeline_shortcut_returns_what_restrict_returns(generated):
     for username in ("rep1", "viewer", "agent2", "admin"):
         user = User.objects.get(username=username)
         for contact in Contact.objects.filter(timeline_entries__isnull=False).distinct()[:40]:
-            expected = list(TimelineEntry.objects.restrict(user, "view").filter(contact=contact)
-                            .order_by("-occurred_at", "-id"))
+            expected = list(
+                TimelineEntry.objects.restrict(user, "view")
+                .filter(contact=contact)
+                .order_by("-occurred_at", "-id")
+            )
             assert list(selectors.timeline_for(user=user, contact=contact)) == expected

@@ -13,10 +13,13 @@ pytestmark = pytest.mark.django_db
 def make_contact(actor, **extra):
     data = {"first_name": "Ada", "last_name": "Lovelace", **extra}
     return services.contact_create(
-        actor=actor, data=data,
+        actor=actor,
+        data=data,
         emails=[{"email": "Ada@Example.COM", "kind": "work"}],
-        phones=[{"number": "020 7946 0018", "kind": "work"},
-                {"number": "+1 (415) 555-2671", "kind": "mobile"}],
+        phones=[
+            {"number": "020 7946 0018", "kind": "work"},
+            {"number": "+1 (415) 555-2671", "kind": "mobile"},
+        ],
     )
 
 
@@ -28,7 +31,8 @@ def test_create_contact_normalises_points_and_defaults_owner(rep_north):
         ("Ada@example.com", True)
     ]
     assert list(contact.phonenumbers.order_by("id").values_list("e164", "is_primary")) == [
-        ("+442079460018", True), ("+14155552671", False)
+        ("+442079460018", True),
+        ("+14155552671", False),
     ]
     assert "ada lovelace" in contact.search_document
     assert "02079460018" in contact.search_document
@@ -39,7 +43,9 @@ def test_create_writes_audit_for_contact_and_children(rep_north):
     contact = make_contact(rep_north, job_title="Analyst")
     events = list(selectors.history_for(user=rep_north, record=contact))
     assert {(e.action, e.content_type.model) for e in events} == {
-        ("create", "contact"), ("create", "emailaddress"), ("create", "phonenumber")
+        ("create", "contact"),
+        ("create", "emailaddress"),
+        ("create", "phonenumber"),
     }
     created = next(e for e in events if e.content_type.model == "contact")
     assert created.actor == rep_north
@@ -49,8 +55,13 @@ def test_create_writes_audit_for_contact_and_children(rep_north):
 
 def test_update_records_before_and_after_and_bumps_version(rep_north):
     contact = make_contact(rep_north)
-    services.contact_update(actor=rep_north, contact=contact, expected_version=1,
-                            data={"job_title": "Mathematician"}, tags=["VIP"])
+    services.contact_update(
+        actor=rep_north,
+        contact=contact,
+        expected_version=1,
+        data={"job_title": "Mathematician"},
+        tags=["VIP"],
+    )
     contact.refresh_from_db()
     assert contact.version == 2
     event = AuditEvent.objects.filter(action="update", object_id=contact.pk).get()
@@ -59,13 +70,15 @@ def test_update_records_before_and_after_and_bumps_version(rep_north):
 
 def test_stale_update_is_refused_and_changes_nothing(rep_north):
     contact = make_contact(rep_north)
-    services.contact_update(actor=rep_north, contact=contact, expected_version=1,
-                            data={"job_title": "First"})
+    services.contact_update(
+        actor=rep_north, contact=contact, expected_version=1, data={"job_title": "First"}
+    )
     stale = Contact.objects.get(pk=contact.pk)
     stale.version = 1
     with pytest.raises(ConflictError) as exc:
-        services.contact_update(actor=rep_north, contact=stale, expected_version=1,
-                                data={"job_title": "Second"})
+        services.contact_update(
+            actor=rep_north, contact=stale, expected_version=1, data={"job_title": "Second"}
+        )
     assert exc.value.current_version == 2
     contact.refresh_from_db()
     assert contact.job_title == "First"
@@ -74,12 +87,16 @@ def test_stale_update_is_refused_and_changes_nothing(rep_north):
 
 def test_invalid_phone_and_email_are_refused_with_field_messages(rep_north):
     with pytest.raises(ValidationError) as exc:
-        services.contact_create(actor=rep_north, data={"first_name": "X"},
-                                emails=[{"email": "not-an-email"}])
+        services.contact_create(
+            actor=rep_north, data={"first_name": "X"}, emails=[{"email": "not-an-email"}]
+        )
     assert list(exc.value.message_dict) == ["emails.0.email"]
     with pytest.raises(ValidationError) as exc:
-        services.contact_create(actor=rep_north, data={"first_name": "X"},
-                                phones=[{"number": "020 7946 0018"}, {"number": "12"}])
+        services.contact_create(
+            actor=rep_north,
+            data={"first_name": "X"},
+            phones=[{"number": "020 7946 0018"}, {"number": "12"}],
+        )
     assert list(exc.value.message_dict) == ["phones.1.number"]
     assert Contact.objects.count() == 0
     assert AuditEvent.objects.count() == 0
@@ -93,16 +110,21 @@ def test_contact_needs_a_name(rep_north):
 
 def test_custom_fields_are_validated_against_definitions(rep_north):
     CustomFieldFactory(object_type="contact", name="shoe_size", field_type="number")
-    CustomFieldFactory(object_type="contact", name="tier", field_type="choice",
-                       choices=["gold", "silver"])
+    CustomFieldFactory(
+        object_type="contact", name="tier", field_type="choice", choices=["gold", "silver"]
+    )
     contact = services.contact_create(
         actor=rep_north,
         data={"first_name": "A", "custom_fields": {"shoe_size": "42", "tier": "gold"}},
     )
     assert contact.custom_fields == {"shoe_size": 42, "tier": "gold"}
     with pytest.raises(ValidationError) as exc:
-        services.contact_update(actor=rep_north, contact=contact, expected_version=1,
-                                data={"custom_fields": {"tier": "bronze", "nope": 1}})
+        services.contact_update(
+            actor=rep_north,
+            contact=contact,
+            expected_version=1,
+            data={"custom_fields": {"tier": "bronze", "nope": 1}},
+        )
     assert set(exc.value.message_dict) == {"custom_fields.tier", "custom_fields.nope"}
     contact.refresh_from_db()
     assert contact.custom_fields == {"shoe_size": 42, "tier": "gold"}
@@ -110,10 +132,15 @@ def test_custom_fields_are_validated_against_definitions(rep_north):
 
 def test_primary_email_moves_when_another_is_marked_primary(rep_north):
     contact = make_contact(rep_north)
-    second = services.contact_point_add(actor=rep_north, model=EmailAddress, parent=contact,
-                                        data={"email": "ada@home.example", "is_primary": True})
+    second = services.contact_point_add(
+        actor=rep_north,
+        model=EmailAddress,
+        parent=contact,
+        data={"email": "ada@home.example", "is_primary": True},
+    )
     assert list(contact.emailaddresss.order_by("id").values_list("is_primary", flat=True)) == [
-        False, True
+        False,
+        True,
     ]
     services.contact_point_delete(actor=rep_north, point=second)
     assert list(contact.emailaddresss.values_list("is_primary", flat=True)) == [True]
@@ -124,8 +151,9 @@ def test_primary_email_moves_when_another_is_marked_primary(rep_north):
 def test_phone_update_renormalises_and_reindexes(rep_north):
     contact = make_contact(rep_north)
     phone = contact.phonenumbers.get(e164="+442079460018")
-    services.contact_point_update(actor=rep_north, point=phone, expected_version=1,
-                                  data={"number": "+49 30 901820"})
+    services.contact_point_update(
+        actor=rep_north, point=phone, expected_version=1, data={"number": "+49 30 901820"}
+    )
     phone.refresh_from_db()
     contact.refresh_from_db()
     assert phone.e164 == "+4930901820"
@@ -137,8 +165,9 @@ def test_rep_cannot_update_another_teams_private_contact(rep_north, rep_south, s
     set_visibility("private")
     contact = make_contact(rep_south)
     with pytest.raises(PermissionDeniedError):
-        services.contact_update(actor=rep_north, contact=contact, expected_version=1,
-                                data={"first_name": "Hacked"})
+        services.contact_update(
+            actor=rep_north, contact=contact, expected_version=1, data={"first_name": "Hacked"}
+        )
     contact.refresh_from_db()
     assert contact.first_name == "Ada"
 
@@ -152,14 +181,17 @@ def test_read_only_user_cannot_create(readonly_user):
 def test_log_call_validates_kind_data(rep_north):
     contact = make_contact(rep_north)
     entry = services.timeline_entry_create(
-        actor=rep_north, kind="call", contact=contact, subject="Intro call",
+        actor=rep_north,
+        kind="call",
+        contact=contact,
+        subject="Intro call",
         data={"direction": "inbound", "duration_seconds": 125, "outcome": "connected"},
     )
-    assert entry.data == {"direction": "inbound", "duration_seconds": 125,
-                          "outcome": "connected"}
+    assert entry.data == {"direction": "inbound", "duration_seconds": 125, "outcome": "connected"}
     with pytest.raises(ValidationError) as exc:
-        services.timeline_entry_create(actor=rep_north, kind="call", contact=contact,
-                                       data={"duration_seconds": -5})
+        services.timeline_entry_create(
+            actor=rep_north, kind="call", contact=contact, data={"duration_seconds": -5}
+        )
     assert "data.duration_seconds" in exc.value.message_dict
     with pytest.raises(ValidationError):
         services.timeline_entry_create(actor=rep_north, kind="telepathy", contact=contact)
@@ -168,8 +200,9 @@ def test_log_call_validates_kind_data(rep_north):
 
 def test_task_done_and_open_tasks(rep_north):
     contact = make_contact(rep_north)
-    task = services.timeline_entry_create(actor=rep_north, kind="task", contact=contact,
-                                          subject="Send proposal")
+    task = services.timeline_entry_create(
+        actor=rep_north, kind="task", contact=contact, subject="Send proposal"
+    )
     assert list(selectors.open_tasks_for(user=rep_north)) == [task]
     services.task_set_done(actor=rep_north, entry=task)
     services.task_set_done(actor=rep_north, entry=task)  # twice changes nothing more
@@ -180,14 +213,17 @@ def test_task_done_and_open_tasks(rep_north):
 def test_account_relationship_and_account_timeline(rep_north):
     contact = make_contact(rep_north)
     account = services.account_create(actor=rep_north, data={"name": "Analytical Engines Ltd"})
-    services.relationship_add(actor=rep_north, contact=contact, account=account,
-                              data={"role": "Founder"})
+    services.relationship_add(
+        actor=rep_north, contact=contact, account=account, data={"role": "Founder"}
+    )
     services.timeline_entry_create(actor=rep_north, kind="note", contact=contact, body="Met")
     services.timeline_entry_create(actor=rep_north, kind="note", account=account, body="Deal")
     bodies = [e.body for e in selectors.timeline_for(user=rep_north, account=account)]
     assert bodies == ["Deal", "Met"]
-    assert [e.body for e in selectors.timeline_for(user=rep_north, account=account,
-                                                   include_contacts=False)] == ["Deal"]
+    assert [
+        e.body
+        for e in selectors.timeline_for(user=rep_north, account=account, include_contacts=False)
+    ] == ["Deal"]
 
 
 def test_delete_contact_is_audited(manager_north):

@@ -48,18 +48,24 @@ def _kinds() -> list[timeline.TimelineKind]:
     return timeline.all_kinds()
 
 
-def timeline_context(request: HttpRequest, *, contact: Contact | None = None,
-                     account: Account | None = None) -> dict[str, Any]:
+def timeline_context(
+    request: HttpRequest, *, contact: Contact | None = None, account: Account | None = None
+) -> dict[str, Any]:
     """The first (or a later) page of a record's timeline, filtered by kind."""
     kind = request.GET.get("kind") or ""
     known = {k.key: k for k in _kinds()}
     if kind and kind not in known:
         kind = ""
-    qs = selectors.timeline_for(user=request.user, contact=contact, account=account,
-                                kinds=[kind] if kind else None)
+    qs = selectors.timeline_for(
+        user=request.user, contact=contact, account=account, kinds=[kind] if kind else None
+    )
     try:
-        page = paginate(qs, ordering=TIMELINE_ORDERING, cursor=request.GET.get("cursor") or None,
-                        limit=TIMELINE_PAGE)
+        page = paginate(
+            qs,
+            ordering=TIMELINE_ORDERING,
+            cursor=request.GET.get("cursor") or None,
+            limit=TIMELINE_PAGE,
+        )
     except ValidationError:
         page = paginate(qs, ordering=TIMELINE_ORDERING, cursor=None, limit=TIMELINE_PAGE)
     return {
@@ -81,8 +87,11 @@ def timeline_partial(request: HttpRequest, object_type: str, pk: int) -> HttpRes
     record = _record(request, object_type, pk)
     context = timeline_context(request, **_record_kwargs(record))
     context.update(record=record, object_type=object_type)
-    template = ("customers/partials/timeline_entries_more.html" if request.GET.get("cursor")
-                else "customers/partials/timeline.html")
+    template = (
+        "customers/partials/timeline_entries_more.html"
+        if request.GET.get("cursor")
+        else "customers/partials/timeline.html"
+    )
     return render(request, template, context)
 
 
@@ -96,12 +105,17 @@ def activity_create(request: HttpRequest, object_type: str, pk: int, kind: str) 
     if form_class is None:
         raise Http404
     form = form_class(request.POST if request.method == "POST" else None)
-    context: dict[str, Any] = {"record": record, "object_type": object_type, "kind": kind,
-                               "kind_meta": {k.key: k for k in _kinds()}}
+    context: dict[str, Any] = {
+        "record": record,
+        "object_type": object_type,
+        "kind": kind,
+        "kind_meta": {k.key: k for k in _kinds()},
+    }
     if request.method == "POST" and form.is_valid():
         try:
             entry = services.timeline_entry_create(
-                actor=request.user, kind=kind, **_record_kwargs(record), **form.service_kwargs())
+                actor=request.user, kind=kind, **_record_kwargs(record), **form.service_kwargs()
+            )
         except ValidationError as exc:
             apply_validation_error(form, exc, {"data.duration_seconds": "duration_minutes"})
         else:
@@ -115,14 +129,28 @@ def activity_create(request: HttpRequest, object_type: str, pk: int, kind: str) 
 @domain_errors
 @require_POST
 def task_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    entry = TimelineEntry.objects.restrict(request.user, "view").select_related(
-        "contact", "account", "author", "assignee").get(pk=pk)
+    entry = (
+        TimelineEntry.objects.restrict(request.user, "view")
+        .select_related("contact", "account", "author", "assignee")
+        .get(pk=pk)
+    )
     done = request.POST.get("done") in ("on", "true", "1")
     entry = services.task_set_done(actor=request.user, entry=entry, done=done)
-    template = ("customers/partials/task_row.html" if request.POST.get("where") == "home"
-                else "customers/partials/timeline_entry.html")
-    return render(request, template, {"entry": entry, "task": entry, "now": timezone.now(),
-                                      "kind_meta": {k.key: k for k in _kinds()}})
+    template = (
+        "customers/partials/task_row.html"
+        if request.POST.get("where") == "home"
+        else "customers/partials/timeline_entry.html"
+    )
+    return render(
+        request,
+        template,
+        {
+            "entry": entry,
+            "task": entry,
+            "now": timezone.now(),
+            "kind_meta": {k.key: k for k in _kinds()},
+        },
+    )
 
 
 @require_GET
@@ -131,11 +159,15 @@ def task_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 def history_partial(request: HttpRequest, object_type: str, pk: int) -> HttpResponse:
     record = _record(request, object_type, pk)
     rows = selectors.history_rows(user=request.user, record=record, limit=200)
-    return render(request, "customers/partials/history.html",
-                  {"rows": rows, "record": record, "object_type": object_type})
+    return render(
+        request,
+        "customers/partials/history.html",
+        {"rows": rows, "record": record, "object_type": object_type},
+    )
 
 
 # --- home and search ------------------------------------------------------------------------
+
 
 @require_GET
 @login_required
@@ -143,10 +175,12 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     tasks = list(selectors.open_tasks_for(user=user)[:20])
     mine = selectors.contact_visible(user=user).filter(owner=user)
-    recent = list(TimelineEntry.objects.restrict(user, "view")
-                  .filter(Q(contact__owner=user) | Q(account__owner=user))
-                  .select_related("author", "contact", "account")
-                  .order_by("-occurred_at", "-id")[:10])
+    recent = list(
+        TimelineEntry.objects.restrict(user, "view")
+        .filter(Q(contact__owner=user) | Q(account__owner=user))
+        .select_related("author", "contact", "account")
+        .order_by("-occurred_at", "-id")[:10]
+    )
     context = {
         "tasks": tasks,
         "recent": recent,
@@ -155,8 +189,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "contacts": mine.count(),
             "accounts": selectors.account_visible(user=user).filter(owner=user).count(),
             "open_tasks": selectors.open_tasks_for(user=user).count(),
-            "overdue": selectors.open_tasks_for(user=user).filter(
-                due_at__lt=timezone.now()).count(),
+            "overdue": selectors.open_tasks_for(user=user)
+            .filter(due_at__lt=timezone.now())
+            .count(),
         },
         "kind_meta": {k.key: k for k in _kinds()},
     }
@@ -167,8 +202,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def global_search(request: HttpRequest) -> HttpResponse:
     query = (request.GET.get("q") or "").strip()
-    results = (selectors.global_search(user=request.user, query=query)
-               if len(query) >= 2 else {"contacts": [], "accounts": []})
+    results = (
+        selectors.global_search(user=request.user, query=query)
+        if len(query) >= 2
+        else {"contacts": [], "accounts": []}
+    )
     context = {"q": query, "results": results}
     if wants_partial(request):
         return render(request, "customers/partials/search_dropdown.html", context)

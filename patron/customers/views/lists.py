@@ -44,20 +44,33 @@ class ListConfig:
     results_template: str
 
 
-CONTACTS = ListConfig("contact", ContactFilterSet, CONTACT_ORDERINGS, selectors.contact_visible,
-                      selectors.contacts_for_list, "customers/contact_list.html",
-                      "customers/partials/contact_results.html")
-ACCOUNTS = ListConfig("account", AccountFilterSet, ACCOUNT_ORDERINGS, selectors.account_visible,
-                      selectors.accounts_for_list, "customers/account_list.html",
-                      "customers/partials/account_results.html")
+CONTACTS = ListConfig(
+    "contact",
+    ContactFilterSet,
+    CONTACT_ORDERINGS,
+    selectors.contact_visible,
+    selectors.contacts_for_list,
+    "customers/contact_list.html",
+    "customers/partials/contact_results.html",
+)
+ACCOUNTS = ListConfig(
+    "account",
+    AccountFilterSet,
+    ACCOUNT_ORDERINGS,
+    selectors.account_visible,
+    selectors.accounts_for_list,
+    "customers/account_list.html",
+    "customers/partials/account_results.html",
+)
 
 
-def _filtered(request: HttpRequest, config: ListConfig, action: str
-              ) -> tuple[QuerySet, str, list[str], Any]:
+def _filtered(
+    request: HttpRequest, config: ListConfig, action: str
+) -> tuple[QuerySet, str, list[str], Any]:
     """The user's records for `action`, filtered and ordered as the query string asks."""
-    filterset = config.filterset(request.GET, queryset=config.visible(user=request.user,
-                                                                      action=action),
-                                 request=request)
+    filterset = config.filterset(
+        request.GET, queryset=config.visible(user=request.user, action=action), request=request
+    )
     queryset = filterset.filtered()
     key, ordering = ordering_for(config.orderings, request.GET.get("ordering") or None, "name")
     return queryset, key, ordering, filterset
@@ -70,8 +83,12 @@ def _list(request: HttpRequest, config: ListConfig) -> HttpResponse:
     try:
         queryset, ordering_key, ordering, filterset = _filtered(request, config, "view")
         definitions = filterset.custom_definitions
-        page = paginate(config.for_list(queryset), ordering=ordering,
-                        cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE)
+        page = paginate(
+            config.for_list(queryset),
+            ordering=ordering,
+            cursor=request.GET.get("cursor") or None,
+            limit=PAGE_SIZE,
+        )
     except ValidationError as exc:
         errors = exc.message_dict
         page = Page(items=[], next_cursor=None, previous_cursor=None)
@@ -118,6 +135,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 # --- CSV export -----------------------------------------------------------------------------
 
+
 def _list_phone(record: Any) -> str:
     """The primary phone annotated by the list selectors: E.164, else as typed."""
     return record.primary_phone_e164 or record.primary_phone_number or ""
@@ -126,44 +144,99 @@ def _list_phone(record: Any) -> str:
 def _contact_rows(queryset: QuerySet, definitions: list[CustomFieldDefinition]):
     for c in queryset.iterator(chunk_size=1000):
         accounts = [r["account"]["name"] for r in c.account_links]
-        yield [c.pk, c.prefix, c.first_name, c.middle_name, c.last_name, c.job_title,
-               c.get_lifecycle_stage_display(), c.primary_email or "", _list_phone(c),
-               "; ".join(accounts), c.owner.display_name if c.owner else "",
-               c.team.name if c.team else "", "; ".join(t["name"] for t in c.tag_list),
-               c.created_at.isoformat(), c.updated_at.isoformat(),
-               *[(c.custom_fields or {}).get(d.name) for d in definitions]]
+        yield [
+            c.pk,
+            c.prefix,
+            c.first_name,
+            c.middle_name,
+            c.last_name,
+            c.job_title,
+            c.get_lifecycle_stage_display(),
+            c.primary_email or "",
+            _list_phone(c),
+            "; ".join(accounts),
+            c.owner.display_name if c.owner else "",
+            c.team.name if c.team else "",
+            "; ".join(t["name"] for t in c.tag_list),
+            c.created_at.isoformat(),
+            c.updated_at.isoformat(),
+            *[(c.custom_fields or {}).get(d.name) for d in definitions],
+        ]
 
 
 def _account_rows(queryset: QuerySet, definitions: list[CustomFieldDefinition]):
     for a in queryset.iterator(chunk_size=1000):
-        yield [a.pk, a.name, a.domain, a.industry, a.employee_count,
-               a.annual_revenue, a.get_lifecycle_stage_display(), a.primary_email or "",
-               _list_phone(a),
-               a.parent.name if a.parent else "", a.owner.display_name if a.owner else "",
-               a.team.name if a.team else "", "; ".join(t["name"] for t in a.tag_list),
-               a.created_at.isoformat(), a.updated_at.isoformat(),
-               *[(a.custom_fields or {}).get(d.name) for d in definitions]]
+        yield [
+            a.pk,
+            a.name,
+            a.domain,
+            a.industry,
+            a.employee_count,
+            a.annual_revenue,
+            a.get_lifecycle_stage_display(),
+            a.primary_email or "",
+            _list_phone(a),
+            a.parent.name if a.parent else "",
+            a.owner.display_name if a.owner else "",
+            a.team.name if a.team else "",
+            "; ".join(t["name"] for t in a.tag_list),
+            a.created_at.isoformat(),
+            a.updated_at.isoformat(),
+            *[(a.custom_fields or {}).get(d.name) for d in definitions],
+        ]
 
 
 def _export(request: HttpRequest, config: ListConfig) -> HttpResponse | StreamingHttpResponse:
     try:
         queryset, _, ordering, filterset = _filtered(request, config, "export")
     except ValidationError as exc:
-        return HttpResponse("; ".join(f"{k}: {' '.join(v)}" for k, v in
-                                      exc.message_dict.items()),
-                            status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     definitions = filterset.custom_definitions
     queryset = config.for_list(queryset).order_by(*ordering)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     extra = [d.label for d in definitions]
     if config.object_type == "contact":
-        header = ["id", "prefix", "first_name", "middle_name", "last_name", "job_title",
-                  "lifecycle_stage", "email", "phone", "accounts", "owner", "team", "tags",
-                  "created_at", "updated_at", *extra]
+        header = [
+            "id",
+            "prefix",
+            "first_name",
+            "middle_name",
+            "last_name",
+            "job_title",
+            "lifecycle_stage",
+            "email",
+            "phone",
+            "accounts",
+            "owner",
+            "team",
+            "tags",
+            "created_at",
+            "updated_at",
+            *extra,
+        ]
         return csv_response(f"contacts-{stamp}.csv", header, _contact_rows(queryset, definitions))
-    header = ["id", "name", "domain", "industry", "employees", "annual_revenue",
-              "lifecycle_stage", "email", "phone", "parent", "owner", "team", "tags",
-              "created_at", "updated_at", *extra]
+    header = [
+        "id",
+        "name",
+        "domain",
+        "industry",
+        "employees",
+        "annual_revenue",
+        "lifecycle_stage",
+        "email",
+        "phone",
+        "parent",
+        "owner",
+        "team",
+        "tags",
+        "created_at",
+        "updated_at",
+        *extra,
+    ]
     return csv_response(f"accounts-{stamp}.csv", header, _account_rows(queryset, definitions))
 
 

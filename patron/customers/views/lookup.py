@@ -35,11 +35,18 @@ def account_lookup(request: HttpRequest) -> HttpResponse:
     """At most ten accounts visible to the user whose name, domain, email or phone match."""
     field, exclude = _field_and_exclude(request)
     query = (request.GET.get("q") or "").strip()
-    accounts = (selectors.account_lookup(user=request.user, query=query, limit=LOOKUP_LIMIT,
-                                         exclude_pk=exclude)
-                if len(query) >= 2 else [])
-    return render(request, "customers/partials/account_lookup.html",
-                  {"q": query, "accounts": accounts, "field": field, "exclude": exclude or ""})
+    accounts = (
+        selectors.account_lookup(
+            user=request.user, query=query, limit=LOOKUP_LIMIT, exclude_pk=exclude
+        )
+        if len(query) >= 2
+        else []
+    )
+    return render(
+        request,
+        "customers/partials/account_lookup.html",
+        {"q": query, "accounts": accounts, "field": field, "exclude": exclude or ""},
+    )
 
 
 @require_GET
@@ -54,7 +61,12 @@ def account_pick(request: HttpRequest) -> HttpResponse:
         if not pick.isdigit() or (exclude is not None and int(pick) == exclude):
             raise Http404("Not found")
         name = selectors.account_get_name(user=request.user, pk=int(pick))
-    context = picker_context(name=field, value=pick if name else "", name_shown=name,
-                             exclude_pk=exclude, input_id=f"id_{field}")
+    context = picker_context(
+        name=field,
+        value=pick if name else "",
+        name_shown=name,
+        exclude_pk=exclude,
+        input_id=f"id_{field}",
+    )
     context["picker"]["focus"] = "clear" if name else "search"
     return render(request, "customers/partials/account_picker.html", context)

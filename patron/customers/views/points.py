@@ -23,19 +23,50 @@ from ..forms import AddressForm, EmailForm, PhoneForm
 from ..models import Account, Contact, EmailAddress, PhoneNumber, PostalAddress
 
 KINDS: dict[str, dict[str, Any]] = {
-    "email": {"model": EmailAddress, "form": EmailForm, "title": "Emails", "icon": "mail",
-              "related": "emailaddresss", "fields": ["email", "kind", "is_primary"]},
-    "phone": {"model": PhoneNumber, "form": PhoneForm, "title": "Phones", "icon": "phone",
-              "related": "phonenumbers", "fields": ["number", "extension", "kind", "is_primary"]},
-    "address": {"model": PostalAddress, "form": AddressForm, "title": "Addresses", "icon": "pin",
-                "related": "postaladdresss",
-                "fields": ["kind", "street", "street2", "city", "region", "postal_code",
-                           "country", "is_primary"]},
+    "email": {
+        "model": EmailAddress,
+        "form": EmailForm,
+        "title": "Emails",
+        "icon": "mail",
+        "related": "emailaddresss",
+        "fields": ["email", "kind", "is_primary"],
+    },
+    "phone": {
+        "model": PhoneNumber,
+        "form": PhoneForm,
+        "title": "Phones",
+        "icon": "phone",
+        "related": "phonenumbers",
+        "fields": ["number", "extension", "kind", "is_primary"],
+    },
+    "address": {
+        "model": PostalAddress,
+        "form": AddressForm,
+        "title": "Addresses",
+        "icon": "pin",
+        "related": "postaladdresss",
+        "fields": [
+            "kind",
+            "street",
+            "street2",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+            "is_primary",
+        ],
+    },
 }
 
 
-def card_context(record: Contact | Account, kind: str, *, may_change: bool,
-                 form: forms.Form | None = None, editing: Any = None) -> dict[str, Any]:
+def card_context(
+    record: Contact | Account,
+    kind: str,
+    *,
+    may_change: bool,
+    form: forms.Form | None = None,
+    editing: Any = None,
+) -> dict[str, Any]:
     spec = KINDS[kind]
     return {
         "kind": kind,
@@ -65,13 +96,15 @@ def _spec(kind: str) -> dict[str, Any]:
 
 
 def _render(request, record, kind, **kwargs) -> HttpResponse:
-    may_change = type(record).objects.restrict(request.user, "change").filter(
-        pk=record.pk).exists()
+    may_change = type(record).objects.restrict(request.user, "change").filter(pk=record.pk).exists()
     if not may_change:
         kwargs.pop("form", None)
         kwargs.pop("editing", None)
-    return render(request, "customers/partials/points_card.html",
-                  {"card": card_context(record, kind, may_change=may_change, **kwargs)})
+    return render(
+        request,
+        "customers/partials/points_card.html",
+        {"card": card_context(record, kind, may_change=may_change, **kwargs)},
+    )
 
 
 def _data(form: forms.Form, fields: list[str]) -> dict[str, Any]:
@@ -89,8 +122,12 @@ def point_add(request: HttpRequest, object_type: str, pk: int, kind: str) -> Htt
     form = spec["form"](request.POST)
     if form.is_valid():
         try:
-            services.contact_point_add(actor=request.user, model=spec["model"], parent=record,
-                                       data=_data(form, spec["fields"]))
+            services.contact_point_add(
+                actor=request.user,
+                model=spec["model"],
+                parent=record,
+                data=_data(form, spec["fields"]),
+            )
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
@@ -101,12 +138,16 @@ def point_add(request: HttpRequest, object_type: str, pk: int, kind: str) -> Htt
 @login_required
 @domain_errors
 @require_http_methods(["GET", "POST"])
-def point_edit(request: HttpRequest, object_type: str, pk: int, kind: str,
-               point_pk: int) -> HttpResponse:
+def point_edit(
+    request: HttpRequest, object_type: str, pk: int, kind: str, point_pk: int
+) -> HttpResponse:
     spec = _spec(kind)
     record = _record(request, object_type, pk)
-    point = spec["model"].objects.restrict(request.user, "view").get(
-        pk=point_pk, **{object_type: record})
+    point = (
+        spec["model"]
+        .objects.restrict(request.user, "view")
+        .get(pk=point_pk, **{object_type: record})
+    )
     if request.method == "GET":
         initial = {name: getattr(point, name) for name in spec["fields"]}
         initial["version"] = point.version
@@ -114,12 +155,17 @@ def point_edit(request: HttpRequest, object_type: str, pk: int, kind: str,
     form = spec["form"](request.POST)
     if form.is_valid():
         try:
-            services.contact_point_update(actor=request.user, point=point,
-                                          expected_version=form.cleaned_data.get("version"),
-                                          data=_data(form, spec["fields"]))
+            services.contact_point_update(
+                actor=request.user,
+                point=point,
+                expected_version=form.cleaned_data.get("version"),
+                data=_data(form, spec["fields"]),
+            )
         except ConflictError:
-            form.add_error(None, "Someone else changed this since you opened it. "
-                                 "Cancel to see the latest version.")
+            form.add_error(
+                None,
+                "Someone else changed this since you opened it. Cancel to see the latest version.",
+            )
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
@@ -130,12 +176,16 @@ def point_edit(request: HttpRequest, object_type: str, pk: int, kind: str,
 @login_required
 @domain_errors
 @require_POST
-def point_delete(request: HttpRequest, object_type: str, pk: int, kind: str,
-                 point_pk: int) -> HttpResponse:
+def point_delete(
+    request: HttpRequest, object_type: str, pk: int, kind: str, point_pk: int
+) -> HttpResponse:
     spec = _spec(kind)
     record = _record(request, object_type, pk)
-    point = spec["model"].objects.restrict(request.user, "view").get(
-        pk=point_pk, **{object_type: record})
+    point = (
+        spec["model"]
+        .objects.restrict(request.user, "view")
+        .get(pk=point_pk, **{object_type: record})
+    )
     services.contact_point_delete(actor=request.user, point=point)
     return _render(request, _record(request, object_type, pk), kind)
 

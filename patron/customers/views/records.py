@@ -47,6 +47,7 @@ def _custom_values(record: Contact | Account, definitions) -> list[tuple[Any, An
 
 # --- detail ---------------------------------------------------------------------------------
 
+
 @login_required
 @domain_errors
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -89,11 +90,16 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _points_context(record: Contact | Account, may_change: bool) -> dict[str, Any]:
     from .points import card_context
 
-    return {"cards": [card_context(record, kind, may_change=may_change)
-                      for kind in ("email", "phone", "address")]}
+    return {
+        "cards": [
+            card_context(record, kind, may_change=may_change)
+            for kind in ("email", "phone", "address")
+        ]
+    }
 
 
 # --- create and edit ------------------------------------------------------------------------
+
 
 def _form_context(request, *, object_type, form, record=None, rows=None, conflict=False):
     return {
@@ -130,24 +136,40 @@ def record_create(request: HttpRequest, object_type: str) -> HttpResponse:
     form_class = ContactForm if object_type == "contact" else AccountForm
     extra = {} if object_type == "contact" else {"parent_choices": _parent_choices(request.user)}
     data = request.POST if request.method == "POST" else None
-    form = form_class(data, definitions=definitions, **extra,
-                      initial=None if data else {"owner": request.user.pk,
-                                                 "team": request_user(request).team_id,
-                                                 "lifecycle_stage": "lead"})
+    form = form_class(
+        data,
+        definitions=definitions,
+        **extra,
+        initial=None
+        if data
+        else {
+            "owner": request.user.pk,
+            "team": request_user(request).team_id,
+            "lifecycle_stage": "lead",
+        },
+    )
     rows = ContactPointRows(data)
     if data is not None and form.is_valid():
         emails, phone_list = rows.for_service()
         create = services.contact_create if object_type == "contact" else services.account_create
         try:
-            record = create(actor=request.user, data=form.service_data(creating=True),
-                            tags=form.tag_names(), emails=emails, phones=phone_list)
+            record = create(
+                actor=request.user,
+                data=form.service_data(creating=True),
+                tags=form.tag_names(),
+                emails=emails,
+                phones=phone_list,
+            )
         except ValidationError as exc:
             _apply_with_rows(form, rows, exc)
         else:
             messages.success(request, f"{record} was created.")
             return redirect(f"{object_type}_detail", pk=record.pk)
-    return render(request, "customers/record_form.html",
-                  _form_context(request, object_type=object_type, form=form, rows=rows))
+    return render(
+        request,
+        "customers/record_form.html",
+        _form_context(request, object_type=object_type, form=form, rows=rows),
+    )
 
 
 def _apply_with_rows(form, rows: ContactPointRows, exc: ValidationError) -> None:
@@ -178,8 +200,11 @@ def record_edit(request: HttpRequest, object_type: str, pk: int) -> HttpResponse
         raise PermissionDeniedError(f"You may view this {object_type} but not edit it.")
     definitions = definitions_for(object_type)
     form_class = ContactForm if object_type == "contact" else AccountForm
-    extra = ({} if object_type == "contact"
-             else {"parent_choices": _parent_choices(request.user, exclude=cast(Account, record))})
+    extra = (
+        {}
+        if object_type == "contact"
+        else {"parent_choices": _parent_choices(request.user, exclude=cast(Account, record))}
+    )
     conflict = False
     if request.method == "POST":
         form = form_class(request.POST, definitions=definitions, record=record, **extra)
@@ -187,14 +212,20 @@ def record_edit(request: HttpRequest, object_type: str, pk: int) -> HttpResponse
             try:
                 if object_type == "contact":
                     services.contact_update(
-                        actor=request.user, expected_version=form.cleaned_data.get("version"),
-                        data=form.service_data(creating=False), tags=form.tag_names(),
-                        contact=cast(Contact, record))
+                        actor=request.user,
+                        expected_version=form.cleaned_data.get("version"),
+                        data=form.service_data(creating=False),
+                        tags=form.tag_names(),
+                        contact=cast(Contact, record),
+                    )
                 else:
                     services.account_update(
-                        actor=request.user, expected_version=form.cleaned_data.get("version"),
-                        data=form.service_data(creating=False), tags=form.tag_names(),
-                        account=cast(Account, record))
+                        actor=request.user,
+                        expected_version=form.cleaned_data.get("version"),
+                        data=form.service_data(creating=False),
+                        tags=form.tag_names(),
+                        account=cast(Account, record),
+                    )
             except ConflictError:
                 conflict = True
             except ValidationError as exc:
@@ -204,9 +235,13 @@ def record_edit(request: HttpRequest, object_type: str, pk: int) -> HttpResponse
                 return redirect(f"{object_type}_detail", pk=record.pk)
     else:
         form = form_class(definitions=definitions, record=record, **extra)
-    response = render(request, "customers/record_form.html",
-                      _form_context(request, object_type=object_type, form=form, record=record,
-                                    conflict=conflict))
+    response = render(
+        request,
+        "customers/record_form.html",
+        _form_context(
+            request, object_type=object_type, form=form, record=record, conflict=conflict
+        ),
+    )
     if conflict:
         response.status_code = 409
     return response
@@ -230,13 +265,18 @@ def record_delete(request: HttpRequest, object_type: str, pk: int) -> HttpRespon
 @login_required
 def point_row(request: HttpRequest, kind: str) -> HttpResponse:
     """One more empty email or phone row on the create form."""
-    template = "customers/partials/email_row.html" if kind == "email" else \
-        "customers/partials/phone_row.html"
-    return render(request, template, {"row": {}, "email_kinds": EMAIL_KINDS,
-                                      "phone_kinds": PHONE_KINDS})
+    template = (
+        "customers/partials/email_row.html"
+        if kind == "email"
+        else "customers/partials/phone_row.html"
+    )
+    return render(
+        request, template, {"row": {}, "email_kinds": EMAIL_KINDS, "phone_kinds": PHONE_KINDS}
+    )
 
 
 # --- relationships (contact page) ---------------------------------------------------------
+
 
 @login_required
 @domain_errors
@@ -245,24 +285,34 @@ def relationship_add(request: HttpRequest, pk: int) -> HttpResponse:
     contact = selectors.contact_get(user=request.user, pk=pk)
     # Validates the picked id only; the picker never lists these (see views/lookup.py).
     accounts = selectors.account_visible(user=request.user)
-    form = RelationshipForm(request.POST if request.method == "POST" else None,
-                            accounts=accounts)
+    form = RelationshipForm(request.POST if request.method == "POST" else None, accounts=accounts)
     shown_form: RelationshipForm | None = form  # None once added: the card shows no form
     if request.method == "POST" and form.is_valid():
         try:
             services.relationship_add(
-                actor=request.user, contact=contact, account=form.cleaned_data["account"],
-                data={"role": form.cleaned_data["role"],
-                      "is_primary": form.cleaned_data["is_primary"]})
+                actor=request.user,
+                contact=contact,
+                account=form.cleaned_data["account"],
+                data={
+                    "role": form.cleaned_data["role"],
+                    "is_primary": form.cleaned_data["is_primary"],
+                },
+            )
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
             shown_form = None
             contact = selectors.contact_get(user=request.user, pk=pk)
-    return render(request, "customers/partials/relationships_card.html", {
-        "contact": contact, "relationships": list(contact.relationships.all()),
-        "relationship_form": shown_form, "may_change": True,
-    })
+    return render(
+        request,
+        "customers/partials/relationships_card.html",
+        {
+            "contact": contact,
+            "relationships": list(contact.relationships.all()),
+            "relationship_form": shown_form,
+            "may_change": True,
+        },
+    )
 
 
 @login_required
@@ -273,13 +323,18 @@ def relationship_remove(request: HttpRequest, pk: int, rel_pk: int) -> HttpRespo
     relationship = contact.relationships.get(pk=rel_pk)
     services.relationship_delete(actor=request.user, relationship=relationship)
     contact = selectors.contact_get(user=request.user, pk=pk)
-    return render(request, "customers/partials/relationships_card.html", {
-        "contact": contact, "relationships": list(contact.relationships.all()),
-        "relationship_form": None, "may_change": True,
-    })
+    return render(
+        request,
+        "customers/partials/relationships_card.html",
+        {
+            "contact": contact,
+            "relationships": list(contact.relationships.all()),
+            "relationship_form": None,
+            "may_change": True,
+        },
+    )
 
 
 def detail_url(record: Contact | Account) -> str:
     name = "contact_detail" if isinstance(record, Contact) else "account_detail"
     return reverse(name, args=[record.pk])
-

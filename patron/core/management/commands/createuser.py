@@ -12,19 +12,25 @@ from patron.core.roles import DEFAULT_ROLES
 
 
 class Command(BaseCommand):
-    help = "Create a Patron user with a role (admin, manager, sales_rep, marketer, " \
-           "service_agent, read_only) and an optional team."
+    help = (
+        "Create a Patron user with a role (admin, manager, sales_rep, marketer, "
+        "service_agent, read_only) and an optional team."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--email", default="")
         parser.add_argument("--first-name", default="")
         parser.add_argument("--last-name", default="")
-        parser.add_argument("--role", default="sales_rep",
-                            choices=[r["slug"] for r in DEFAULT_ROLES])
+        parser.add_argument(
+            "--role", default="sales_rep", choices=[r["slug"] for r in DEFAULT_ROLES]
+        )
         parser.add_argument("--team", default="", help="Team name (created if missing).")
-        parser.add_argument("--password", default=None,
-                            help="Password (asked for when omitted and a terminal is attached).")
+        parser.add_argument(
+            "--password",
+            default=None,
+            help="Password (asked for when omitted and a terminal is attached).",
+        )
 
     def handle(self, *args, **opts):
         password = opts["password"]
@@ -41,14 +47,24 @@ class Command(BaseCommand):
             team, _ = Team.objects.get_or_create(name=opts["team"])
         try:
             user = services.user_create(
-                actor=None, username=opts["username"], password=password, email=opts["email"],
-                first_name=opts["first_name"], last_name=opts["last_name"], role=role, team=team,
+                actor=None,
+                username=opts["username"],
+                password=password,
+                email=opts["email"],
+                first_name=opts["first_name"],
+                last_name=opts["last_name"],
+                role=role,
+                team=team,
             )
         except ValidationError as exc:
-            problems = "; ".join(f"{field}: {' '.join(msgs)}"
-                                 for field, msgs in exc.message_dict.items())
+            problems = "; ".join(
+                f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()
+            )
             raise CommandError(f"User not created. {problems}") from None
-        self.stdout.write(self.style.SUCCESS(
-            f"User {user.username} created with role {role.name}"
-            + (f" in team {team.name}" if team else "") + "."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"User {user.username} created with role {role.name}"
+                + (f" in team {team.name}" if team else "")
+                + "."
+            )
+        )
