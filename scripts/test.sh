@@ -14,6 +14,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "lint (ruff, mypy)"
 .venv/bin/ruff check . || status=1
+.venv/bin/ruff format --check . || status=1
 .venv/bin/mypy patron || status=1
 
 step "Django checks and migrations"
