@@ -106,6 +106,12 @@ def _is_unrestricted(model: type[models.Model], user: Any, action: str) -> bool:
     return user.sees_all_records or _ownership_q(user, action) is None
 
 
+def may(user: Any, obj: models.Model, action: str) -> bool:
+    """Whether `user` may perform `action` on this very record (one query through restrict)."""
+    model: Any = type(obj)
+    return model.objects.restrict(user, action).filter(pk=obj.pk).exists()
+
+
 class RestrictedQuerySet(models.QuerySet):
     """A queryset with `.restrict(user, action)`: the only way views and APIs read records."""
 

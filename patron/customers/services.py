@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,7 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from patron.core import audit
 from patron.core.custom_fields import clean_custom_fields
 from patron.core.exceptions import PermissionDeniedError
-from patron.core.permissions import can, organisation_settings
+from patron.core.permissions import can, may, organisation_settings
 from patron.core.versioning import save_versioned
 from patron.utils import phones
 
@@ -102,11 +102,8 @@ def _require(actor: Any, permission: str) -> None:
 
 def _require_record(actor: Any, obj: Model, action: str) -> None:
     """Refuse when `actor` may not perform `action` on this very record."""
-    if actor is None:
-        return
-    model = type(obj)
-    if not cast(Any, model).objects.restrict(actor, action).filter(pk=obj.pk).exists():
-        raise PermissionDeniedError(f"You may not {action} this {model._meta.verbose_name}.")
+    if actor is not None and not may(actor, obj, action):
+        raise PermissionDeniedError(f"You may not {action} this {obj._meta.verbose_name}.")
 
 
 def _only(data: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from patron.core.exceptions import ConflictError
+from patron.core.permissions import may
 from patron.core.web import apply_validation_error, domain_errors
 
 from .. import selectors, services
@@ -96,7 +97,7 @@ def _spec(kind: str) -> dict[str, Any]:
 
 
 def _render(request, record, kind, **kwargs) -> HttpResponse:
-    may_change = type(record).objects.restrict(request.user, "change").filter(pk=record.pk).exists()
+    may_change = may(request.user, record, "change")
     if not may_change:
         kwargs.pop("form", None)
         kwargs.pop("editing", None)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from patron.core.custom_fields import definitions_for
 from patron.core.exceptions import ConflictError
-from patron.core.permissions import can
+from patron.core.permissions import can, may
 from patron.core.web import apply_validation_error, domain_errors, request_user
 
 from .. import selectors, services
@@ -35,11 +35,6 @@ CONFLICT_MESSAGE = {
 }
 
 
-def _may(user: Any, record: Contact | Account, action: str) -> bool:
-    """Whether the user may `action` this very record (one query through restrict)."""
-    return type(record).objects.restrict(user, action).filter(pk=record.pk).exists()
-
-
 def _custom_values(record: Contact | Account, definitions) -> list[tuple[Any, Any]]:
     values = record.custom_fields or {}
     return [(d, values.get(d.name)) for d in definitions]
@@ -52,13 +47,13 @@ def _custom_values(record: Contact | Account, definitions) -> list[tuple[Any, An
 @domain_errors
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = selectors.contact_get(user=request.user, pk=pk)
-    may_change = _may(request.user, contact, "change")
+    may_change = may(request.user, contact, "change")
     context = {
         "record": contact,
         "contact": contact,
         "object_type": "contact",
         "may_change": may_change,
-        "may_delete": _may(request.user, contact, "delete"),
+        "may_delete": may(request.user, contact, "delete"),
         "custom_values": _custom_values(contact, definitions_for("contact")),
         "relationships": list(contact.relationships.all()),
         "relationship_form": None,
@@ -72,13 +67,13 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @domain_errors
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get(user=request.user, pk=pk)
-    may_change = _may(request.user, account, "change")
+    may_change = may(request.user, account, "change")
     context = {
         "record": account,
         "account": account,
         "object_type": "account",
         "may_change": may_change,
-        "may_delete": _may(request.user, account, "delete"),
+        "may_delete": may(request.user, account, "delete"),
         "custom_values": _custom_values(account, definitions_for("account")),
         "members": list(selectors.account_members(user=request.user, account=account)),
         **timeline_context(request, account=account),
@@ -194,7 +189,7 @@ def _apply_with_rows(form, rows: ContactPointRows, exc: ValidationError) -> None
 def record_edit(request: HttpRequest, object_type: str, pk: int) -> HttpResponse:
     get = selectors.contact_get if object_type == "contact" else selectors.account_get
     record = get(user=request.user, pk=pk, action="view")
-    if not _may(request.user, record, "change"):
+    if not may(request.user, record, "change"):
         from patron.core.exceptions import PermissionDeniedError
 
         raise PermissionDeniedError(f"You may view this {object_type} but not edit it.")
