@@ -12,7 +12,7 @@ from typing import Any, cast
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from . import context
+from . import context, events
 from .models import AuditEvent
 
 
@@ -62,23 +62,10 @@ def record(
     parent: models.Model | None = None,
 ) -> AuditEvent:
     """Write one audit event for `obj`, attributed to `actor` and the current request."""
-    ctx = context.current()
-    actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
-    return AuditEvent.objects.create(
-        actor=actor_obj,
-        actor_label=str(actor_obj) if actor_obj else "system",
-        request_id=ctx.request_id,
-        origin=ctx.origin,
-        action=action,
-        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
-        object_id=obj.pk,
-        object_repr=str(obj)[:200],
-        parent_type=(
-            ContentType.objects.get_for_model(parent, for_concrete_model=True) if parent else None
-        ),
-        parent_id=parent.pk if parent else None,
-        changes=_jsonable(changes),
-    )
+    event = build(actor=actor, action=action, obj=obj, changes=changes, parent=parent)
+    event.save()
+    events.publish([event])
+    return event
 
 
 def record_create(*, actor: Any, obj: models.Model, fields: Iterable[str], parent=None):
@@ -130,3 +117,38 @@ def reference_names(
                 continue
             wanted[kind].update(v for v in pair if isinstance(v, int) and not isinstance(v, bool))
     return {kind: resolvers[kind](ids) for kind, ids in wanted.items() if ids}
+
+
+def build(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model,
+    changes: dict[str, list[Any]],
+    parent: models.Model | None = None,
+) -> AuditEvent:
+    """An unsaved audit event, for writers that save many at once with `record_many`."""
+    ctx = context.current()
+    actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
+    return AuditEvent(
+        actor=actor_obj,
+        actor_label=str(actor_obj) if actor_obj else "system",
+        request_id=ctx.request_id,
+        origin=ctx.origin,
+        action=action,
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
+        object_id=obj.pk,
+        object_repr=str(obj)[:200],
+        parent_type=(
+            ContentType.objects.get_for_model(parent, for_concrete_model=True) if parent else None
+        ),
+        parent_id=parent.pk if parent else None,
+        changes=_jsonable(changes),
+    )
+
+
+def record_many(audit_events: list[AuditEvent], *, batch_size: int = 2000) -> list[AuditEvent]:
+    """Save audit events built with `build` in bulk (imports), then publish them."""
+    saved = AuditEvent.objects.bulk_create(audit_events, batch_size=batch_size)
+    events.publish(saved)
+    return saved
