@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "ninja",
     "patron.core",
     "patron.customers",
+    "patron.integration",
+    "patron.webhooks",
 ]
 
 MIDDLEWARE = [

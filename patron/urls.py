@@ -8,4 +8,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("patron.core.urls")),
     path("", include("patron.customers.urls")),
+    path("imports/", include("patron.integration.urls")),
+    path("webhooks/", include("patron.webhooks.urls")),
 ]
