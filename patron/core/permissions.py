@@ -94,6 +94,9 @@ def restrict(queryset: models.QuerySet, user: Any, action: str = "view") -> mode
 
     if not can(user, f"{model.permission_name}.{action}"):
         return queryset.none()
+    if not getattr(model, "record_ownership", True):
+        # Configuration records (sources, webhook endpoints): the role alone decides.
+        return queryset
     if user.sees_all_records:
         return queryset
     own_q = _ownership_q(user, action)
@@ -103,6 +106,8 @@ def restrict(queryset: models.QuerySet, user: Any, action: str = "view") -> mode
 def _is_unrestricted(model: type[models.Model], user: Any, action: str) -> bool:
     if not can(user, f"{cast(Any, model).permission_name}.{action}"):
         return False
+    if not getattr(model, "record_ownership", True):
+        return True
     return user.sees_all_records or _ownership_q(user, action) is None
 
 

@@ -16,7 +16,7 @@ DEFAULT_ROLES = [
         "name": "Sales manager",
         "sees_all_records": False,
         "manages_team": True,
-        "permissions": ["contact.*", "account.*", "timeline.*"],
+        "permissions": ["contact.*", "account.*", "timeline.*", "source.*"],
         "description": "Works the team's records, including private ones, and may delete.",
     },
     {
@@ -51,6 +51,8 @@ DEFAULT_ROLES = [
             "account.export",
             "timeline.view",
             "timeline.add",
+            "source.view",
+            "source.change",
         ],
         "description": "Builds audiences: reads and enriches contacts, logs activities.",
     },

@@ -8,3 +8,10 @@ class IntegrationConfig(AppConfig):
     name = "patron.integration"
     label = "integration"
     verbose_name = "Integration"
+
+    def ready(self) -> None:
+        from patron.core import jobs
+
+        from .tasks import periodic
+
+        jobs.register_periodic("integration", 60, periodic)
