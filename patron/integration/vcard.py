@@ -1,0 +1,400 @@
+"""vCard: contacts out as vCard 4.0 (RFC 6350), and .vcf files in — 4.0, 3.0 and the 2.1
+that phones and Outlook still write (quoted-printable, bare TYPE parameters, latin-1).
+
+Writing and reading both go through vobject, which escapes and unescapes text (commas,
+semicolons, backslashes, newlines) and folds lines at 75 octets. Reading is tolerant of what
+real exporters do and strict about each card: a card that cannot be parsed is reported with the
+line it starts on, and the cards after it are read as usual.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import vobject
+from vobject.base import ContentLine, VObjectError
+
+if TYPE_CHECKING:
+    from patron.customers.models import Contact
+
+PRODID = "-//Patron//Patron CRM//EN"
+# Contact UIDs are uuid5(this namespace, contact id): the same contact always gets the same
+# UID, so a phone or a mail client re-importing an export updates its cards instead of
+# duplicating them. Never change this string.
+CONTACT_UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:patron:contact")
+
+# Patron's kinds of contact points -> vCard TYPE values.
+EMAIL_TYPES = {"work": ["work"], "personal": ["home"]}
+PHONE_TYPES = {
+    "mobile": ["cell"],
+    "work": ["work", "voice"],
+    "home": ["home", "voice"],
+    "fax": ["fax"],
+    "other": ["voice"],
+}
+ADDRESS_TYPES = {"home": ["home"], "work": ["work"]}
+
+# The keys `read_vcards` yields -> the import targets of Patron's field list.
+VCARD_DEFAULT_MAPPING: dict[str, str] = {
+    "uid": "source_key",
+    "n.prefix": "contact.prefix",
+    "n.given": "contact.first_name",
+    "n.additional": "contact.middle_name",
+    "n.family": "contact.last_name",
+    "n.suffix": "contact.suffix",
+    "fn": "contact.full_name",  # the importer uses it only when N is empty
+    "org": "account.name",
+    "title": "contact.job_title",
+    "bday": "contact.date_of_birth",
+    "note": "contact.description",
+    "email": "email",
+    "tel": "phone",
+    "adr.street": "address.street",
+    "adr.city": "address.city",
+    "adr.region": "address.region",
+    "adr.code": "address.postal_code",
+    "adr.country": "address.country",
+}
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_EXTENSION = re.compile(r"[0-9A-Za-z*#]{1,10}")
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def contact_uid(contact_id: int) -> str:
+    """The stable vCard UID of a contact: "urn:uuid:" and a UUID derived from its id."""
+    return f"urn:uuid:{uuid.uuid5(CONTACT_UID_NAMESPACE, str(contact_id))}"
+
+
+def _clean(text: str | None) -> str:
+    """Text as a vCard value: one kind of line break, no control characters."""
+    if not text:
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL_CHARACTERS.sub("", text).strip()
+
+
+def _add(card: Any, name: str, content: Any, types: list[str] | None = None, **params: str) -> Any:
+    """Add a property; keyword arguments become parameters (value="uri" -> VALUE=uri)."""
+    line = card.add(name)
+    line.value = content
+    if types:
+        line.params["TYPE"] = list(types)
+    for key, param in params.items():
+        line.params[key.upper()] = [param]
+    return line
+
+
+def _organisation(contact: Contact) -> str:
+    """The account of the contact's primary relationship (else its first current one)."""
+    today = datetime.date.today()
+    current = [
+        r
+        for r in contact.relationships.all()
+        if r.ended_on is None or r.ended_on > today  # a former employer is not the ORG
+    ]
+    current.sort(key=lambda r: (not r.is_primary, r.pk))
+    return current[0].account.name if current else ""
+
+
+def _phone(card: Any, phone: Any) -> None:
+    """TEL as a tel: URI when the number is known in E.164 (RFC 3966, with its extension),
+    else as the text that was typed."""
+    types = PHONE_TYPES.get(phone.kind, [])
+    pref = {"pref": "1"} if phone.is_primary else {}
+    extension = phone.extension.strip()
+    if phone.e164 and (not extension or _EXTENSION.fullmatch(extension)):
+        uri = f"tel:{phone.e164}" + (f";ext={extension}" if extension else "")
+        line = _add(card, "tel", uri, types, value="uri", **pref)
+        line.encoded = True  # a URI is not text: its ";" must not be backslash-escaped
+        return
+    number = _clean(phone.number) + (f" ext. {_clean(extension)}" if extension else "")
+    if number:
+        _add(card, "tel", number, types, value="text", **pref)
+
+
+def contact_to_vcard(contact: Contact) -> str:
+    """One contact as a vCard 4.0, CRLF line breaks, folded at 75 octets.
+
+    Reads the contact's emails, phones, addresses and relationships (with their account)
+    through the related managers: prefetch them when writing many contacts."""
+    card = vobject.vCard()
+    _add(card, "version", "4.0")
+    _add(card, "prodid", PRODID)
+    _add(card, "uid", contact_uid(contact.pk))
+    parts = [contact.prefix, contact.first_name, contact.middle_name, contact.last_name]
+    formatted = " ".join(_clean(p) for p in [*parts, contact.suffix] if _clean(p))
+    _add(card, "fn", formatted or _clean(contact.full_name))
+    _add(
+        card,
+        "n",
+        vobject.vcard.Name(
+            family=_clean(contact.last_name),
+            given=_clean(contact.first_name),
+            additional=_clean(contact.middle_name),
+            prefix=_clean(contact.prefix),
+            suffix=_clean(contact.suffix),
+        ),
+    )
+    organisation = _clean(_organisation(contact))
+    if organisation:
+        _add(card, "org", [organisation])
+    if _clean(contact.job_title):
+        _add(card, "title", _clean(contact.job_title))
+    for email in contact.emailaddresss.all():
+        pref = {"pref": "1"} if email.is_primary else {}
+        _add(card, "email", _clean(email.email), EMAIL_TYPES.get(email.kind), **pref)
+    for phone in contact.phonenumbers.all():
+        _phone(card, phone)
+    for address in contact.postaladdresss.all():
+        pref = {"pref": "1"} if address.is_primary else {}
+        street = "\n".join(s for s in (_clean(address.street), _clean(address.street2)) if s)
+        _add(
+            card,
+            "adr",
+            vobject.vcard.Address(
+                street=street,
+                city=_clean(address.city),
+                region=_clean(address.region),
+                code=_clean(address.postal_code),
+                country=_clean(address.country),
+            ),
+            ADDRESS_TYPES.get(address.kind),
+            **pref,
+        )
+    if contact.date_of_birth:
+        _add(card, "bday", contact.date_of_birth.strftime("%Y%m%d"))
+    if _clean(contact.description):
+        _add(card, "note", _clean(contact.description))
+    updated = contact.updated_at.astimezone(datetime.UTC)
+    _add(card, "rev", updated.strftime("%Y%m%dT%H%M%SZ"))
+    return card.serialize()
+
+
+def contacts_to_vcards(contacts: Iterable[Contact]) -> Iterator[str]:
+    """One vCard 4.0 per contact, in the order given."""
+    for contact in contacts:
+        yield contact_to_vcard(contact)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+_BINARY_PROPERTY = re.compile(rb"^(?:[\w-]+\.)?(?:PHOTO|LOGO|SOUND|KEY)[;:]", re.IGNORECASE)
+_SKIP_TYPES = {"pref", "internet", "x400"}
+NO_PREFERENCE = 101  # RFC 6350 PREF runs from 1 (most preferred) to 100
+
+
+def _decode(data: bytes) -> str:
+    """A card's text: UTF-8 when it is valid UTF-8, else latin-1 (which never fails)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _without_binaries(lines: list[bytes]) -> list[bytes]:
+    """Photos, logos, sounds and keys replaced by a placeholder line of the same length in
+    lines: Patron keeps none of them, they are often large, and a broken photo should not
+    cost the card. Line numbers stay as in the file."""
+    out: list[bytes] = []
+    skipping = False
+    for line in lines:
+        if _BINARY_PROPERTY.match(line):
+            skipping = True
+            out.append(b"X-PATRON-SKIPPED:\r\n")
+        elif skipping and line[:1] in (b" ", b"\t"):
+            out.append(b" -\r\n")
+        else:
+            skipping = False
+            out.append(line)
+    return out
+
+
+def _with_latin1_quoted_printable(text: str) -> str:
+    """Quoted-printable values without a CHARSET read as latin-1 (old Outlook, old phones)."""
+    fixed = []
+    for line in text.splitlines(keepends=True):
+        head, colon, rest = line.partition(":")
+        upper = head.upper()
+        if colon and "QUOTED-PRINTABLE" in upper and "CHARSET" not in upper:
+            line = f"{head};CHARSET=ISO-8859-1:{rest}"
+        fixed.append(line)
+    return "".join(fixed)
+
+
+def _parse(text: str) -> Any:
+    cards = list(vobject.readComponents(text, allowQP=True))
+    if len(cards) != 1 or cards[0].name != "VCARD":
+        raise ValueError("This is not one vCard.")
+    return cards[0]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        value = ", ".join(_text(v) for v in value if _text(v))
+    if value is None:
+        return ""
+    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _types(line: ContentLine) -> str:
+    """The line's TYPE values, lower case, comma separated: "work,voice". 2.1 writes them as
+    bare parameters (TEL;WORK;VOICE:), 4.0 sometimes quoted ("cell,voice")."""
+    found: list[str] = []
+    for value in [*line.params.get("TYPE", []), *line.singletonparams]:
+        for part in str(value).split(","):
+            part = part.strip().strip('"').lower()
+            if part and part not in _SKIP_TYPES and part not in found:
+                found.append(part)
+    return ",".join(found)
+
+
+def _preference(line: ContentLine) -> int:
+    pref = line.params.get("PREF")
+    if pref:
+        return int(pref[0]) if str(pref[0]).isdigit() else 1
+    types = [*line.params.get("TYPE", []), *line.singletonparams]
+    if any("pref" in str(t).lower().split(",") for t in types):
+        return 1
+    return NO_PREFERENCE
+
+
+def _by_preference(card: Any, name: str) -> list[ContentLine]:
+    lines = card.contents.get(name, [])
+    return sorted(lines, key=_preference)  # stable: equally preferred stay in file order
+
+
+def _numbered(key: str, index: int) -> str:
+    return key if index == 0 else f"{key}.{index + 1}"
+
+
+def _tel_text(value: str) -> str:
+    """A tel: URI as the number a person would type ("+44 20 ...;ext=12" -> "... ext. 12")."""
+    text = _text(value)
+    if text.lower().startswith("tel:"):
+        number, *params = text[4:].split(";")
+        text = number
+        for param in params:
+            name, _, param_value = param.partition("=")
+            if name.lower() == "ext" and param_value:
+                text += f" ext. {param_value}"
+    return text
+
+
+def _structured(value: Any, fields: tuple[str, ...]) -> dict[str, str]:
+    """N and ADR as their fields, whether vobject made an object of them or left the text."""
+    if isinstance(value, str):
+        parts = value.split(";")
+        return {f: _text(parts[i]) if i < len(parts) else "" for i, f in enumerate(fields)}
+    return {f: _text(getattr(value, f, "")) for f in fields}
+
+
+NAME_FIELDS = ("prefix", "given", "additional", "family", "suffix")
+ADDRESS_FIELDS = ("box", "extended", "street", "city", "region", "code", "country")
+
+
+def _card_to_dict(card: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+
+    def put(key: str, value: Any) -> None:
+        if value:
+            row[key] = value
+
+    def first(name: str) -> Any:
+        lines = card.contents.get(name)
+        return lines[0].value if lines else None
+
+    put("uid", _text(first("uid")))
+    put("fn", _text(first("fn")))
+    if first("n") is not None:
+        name = _structured(first("n"), NAME_FIELDS)
+        for field in NAME_FIELDS:
+            put(f"n.{field}", name[field])
+    org = first("org")
+    put("org", _text(org[0] if isinstance(org, list | tuple) and org else org))
+    put("title", _text(first("title")))
+    put("bday", _text(first("bday")))
+    put("note", _text(first("note")))
+    for index, line in enumerate(_by_preference(card, "email")):
+        email = _text(line.value)
+        if email.lower().startswith("mailto:"):
+            email = email[7:]
+        put(_numbered("email", index), email)
+        put(_numbered("email", index) + ".type", _types(line))
+    for index, line in enumerate(_by_preference(card, "tel")):
+        put(_numbered("tel", index), _tel_text(line.value))
+        put(_numbered("tel", index) + ".type", _types(line))
+    for index, line in enumerate(_by_preference(card, "adr")):
+        address = _structured(line.value, ADDRESS_FIELDS)
+        box = f"PO Box {address['box']}" if address["box"] else ""
+        street = "\n".join(p for p in (address["street"], address["extended"], box) if p)
+        prefix = _numbered("adr", index)
+        put(f"{prefix}.street", street)
+        for field in ("city", "region", "code", "country"):
+            put(f"{prefix}.{field}", address[field])
+        put(f"{prefix}.type", _types(line))
+    return row
+
+
+def _read_card(lines: list[bytes], start: int) -> dict[str, Any]:
+    """One card as a flat dict, or {"__error__": reason} (never an exception)."""
+    text = _decode(b"".join(_without_binaries(lines)))
+    try:
+        try:
+            card = _parse(text)
+        except UnicodeDecodeError:
+            card = _parse(_with_latin1_quoted_printable(text))
+        return _card_to_dict(card)
+    except VObjectError as exc:
+        relative = getattr(exc, "lineNumber", None)  # vobject sets it only when known
+        where = f"line {start + max(relative, 1) - 1}: " if relative is not None else ""
+        return {"__error__": f"{where}{exc.msg}"}
+    except Exception as exc:  # a card vobject cannot make sense of: quarantined, not fatal
+        return {"__error__": f"{type(exc).__name__}: {exc}"}
+
+
+def _lines(stream: BinaryIO) -> Iterator[bytes]:
+    """The stream's lines as bytes; a UTF-16 file (some Windows exports) re-encoded to UTF-8,
+    a UTF-8 byte order mark dropped."""
+    first = stream.readline()
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = (first + stream.read()).decode("utf-16")
+        yield from io.BytesIO(text.encode("utf-8"))
+        return
+    yield first.removeprefix(b"\xef\xbb\xbf")
+    yield from stream
+
+
+def read_vcards(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Every card of a .vcf file as (the line its BEGIN:VCARD is on, flat dict).
+
+    Keys: "uid", "fn", "n.prefix", "n.given", "n.additional", "n.family", "n.suffix", "org",
+    "title", "bday" (as written in the file), "note"; "email", "email.2", … with
+    "email.type", "email.2.type", …; "tel", "tel.2", … with "tel.type", …; "adr.street",
+    "adr.city", "adr.region", "adr.code", "adr.country", "adr.type" (then "adr.2.street", …).
+    The preferred email, phone and address come first; empty values are left out. A card that
+    cannot be read is yielded as (line, {"__error__": reason}) and reading goes on.
+    """
+    card: list[bytes] | None = None
+    start = 0
+    number = 0
+    for number, line in enumerate(_lines(stream), start=1):
+        marker = line.strip().upper()
+        if marker == b"BEGIN:VCARD":
+            if card is not None:
+                yield start, {"__error__": f"line {start}: the card has no END:VCARD."}
+            card, start = [line], number
+        elif card is not None:
+            card.append(line)
+            if marker == b"END:VCARD":
+                yield start, _read_card(card, start)
+                card = None
+    if card is not None:
+        yield start, {"__error__": f"line {start}: the card has no END:VCARD."}
