@@ -16,9 +16,9 @@ from typing import Any, Literal
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import F, Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django_filters import MultipleChoiceFilter
-from ninja import Field, Query, Router, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import create_model
 
 from patron.core.models import Team, User
@@ -75,6 +75,7 @@ from .schemas import (
     TimelinePage,
     TimelineParams,
 )
+from .views.exports import EXPORT_FORMATS, ensure_may_export, list_download
 
 router = Router()
 
@@ -250,10 +251,12 @@ def _list_params(
     filterset: type[django_filters.FilterSet],
     orderings: dict[str, list[str]],
     default: str,
-) -> type[PageParams]:
+    base: type[Schema] = PageParams,
+    **extra: Any,
+) -> type[Schema]:
     """A query-parameter schema with one parameter per filter of `filterset` (for the
     OpenAPI document and type checks); the filterset itself still does the filtering."""
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = dict(extra)
     for filter_name, flt in filterset.base_filters.items():
         description = str(flt.label or filter_name.replace("_", " "))
         if isinstance(flt, MultipleChoiceFilter):
@@ -267,7 +270,7 @@ def _list_params(
         Literal[tuple(orderings)],  # type: ignore[misc]
         Field(default, description="Sort order."),
     )
-    return create_model(name, __base__=PageParams, **fields)
+    return create_model(name, __base__=base, **fields)
 
 
 CUSTOM_FIELD_PARAMS = " Custom fields filter with `cf_<name>=<value>`."
@@ -275,14 +278,85 @@ ContactListParams = _list_params("ContactListParams", ContactFilterSet, CONTACT_
 AccountListParams = _list_params("AccountListParams", AccountFilterSet, ACCOUNT_ORDERINGS, "name")
 
 
-def _filtered(request: HttpRequest, filterset_class: type, queryset: QuerySet) -> QuerySet:
-    """Apply the shared filterset to the query string; unknown parameters are a 400."""
+def _export_params(name: str, object_type: str, filterset: type, orderings: dict) -> type:
+    """The list's parameters, without paging, and the `format` of the file."""
+    formats = tuple(EXPORT_FORMATS[object_type])
+    file_format = (
+        Literal[formats],  # type: ignore[valid-type]
+        Field("csv", description="The file: " + ", ".join(formats) + "."),
+    )
+    return _list_params(name, filterset, orderings, "name", Schema, format=file_format)
+
+
+ContactExportParams = _export_params(
+    "ContactExportParams", "contact", ContactFilterSet, CONTACT_ORDERINGS
+)
+AccountExportParams = _export_params(
+    "AccountExportParams", "account", AccountFilterSet, ACCOUNT_ORDERINGS
+)
+LIST_PARAMETERS = ("ordering", "cursor", "limit")
+EXPORT_PARAMETERS = ("ordering", "format")
+
+
+def _filtered_set(
+    request: HttpRequest,
+    filterset_class: type,
+    queryset: QuerySet,
+    accepted: tuple[str, ...] = LIST_PARAMETERS,
+) -> Any:
+    """The shared filterset bound to the query string; unknown parameters are a 400."""
     filterset = filterset_class(request.GET, queryset=queryset, user=_actor(request))
-    known = set(filterset.filters) | {"ordering", "cursor", "limit"}
+    known = set(filterset.filters) | set(accepted)
     unknown = sorted(set(request.GET) - known)
     if unknown:
         raise ValidationError({name: ["Unknown parameter."] for name in unknown})
-    return filterset.filtered()
+    return filterset
+
+
+def _filtered(request: HttpRequest, filterset_class: type, queryset: QuerySet) -> QuerySet:
+    """Apply the shared filterset to the query string; unknown parameters are a 400."""
+    return _filtered_set(request, filterset_class, queryset).filtered()
+
+
+def _export(
+    request: HttpRequest, object_type: str, filterset_class: type, orderings: dict, params: Any
+) -> StreamingHttpResponse:
+    """The list a list endpoint would page through, as one file (see `views/exports.py`)."""
+    user = _actor(request)
+    ensure_may_export(user, object_type)
+    visible = (
+        selectors.contact_visible(user=user, action="export")
+        if object_type == "contact"
+        else selectors.account_visible(user=user, action="export")
+    )
+    filterset = _filtered_set(request, filterset_class, visible, EXPORT_PARAMETERS)
+    queryset = filterset.filtered()
+    _, ordering = ordering_for(orderings, params.ordering, "name")
+    return list_download(
+        object_type=object_type,
+        fmt=params.format,
+        queryset=queryset,
+        ordering=ordering,
+        definitions=filterset.custom_definitions,
+    )
+
+
+def _export_responses(object_type: str) -> dict[str, Any]:
+    """The 200 of an export in the OpenAPI document: a file in one of several types."""
+    content = {
+        f.content_type.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+        for f in EXPORT_FORMATS[object_type].values()
+    }
+    return {
+        "responses": {200: {"description": "The file, sent as it is written.", "content": content}}
+    }
+
+
+EXPORT_DESCRIPTION = (
+    "Every {0} the list endpoint would page through — same filters, search and ordering —"
+    " as one file: CSV or XLSX (cells a spreadsheet would run as formulas start with an"
+    " apostrophe), a JSON array{1}. Needs the `{0}.export` permission (403 without it)."
+)
 
 
 # --- contacts ----------------------------------------------------------------------------------
@@ -321,6 +395,18 @@ def contact_create(request: HttpRequest, payload: ContactIn):
             addresses=[a.model_dump(exclude_unset=True) for a in payload.addresses],
         )
     return Status(201, contact)
+
+
+# Declared before /contacts/{contact_id}, which would otherwise take "export" for an id.
+@router.get(
+    "/contacts/export",
+    response=ERRORS,
+    tags=["Contacts"],
+    description=EXPORT_DESCRIPTION.format("contact", " or vCards (`vcf`)") + CUSTOM_FIELD_PARAMS,
+    openapi_extra=_export_responses("contact"),
+)
+def contact_export(request: HttpRequest, params: Query[ContactExportParams]):  # type: ignore[valid-type]
+    return _export(request, "contact", ContactFilterSet, CONTACT_ORDERINGS, params)
 
 
 @router.get("/contacts/{contact_id}", response={200: ContactOut, **ERRORS}, tags=["Contacts"])
@@ -393,6 +479,17 @@ def account_create(request: HttpRequest, payload: AccountIn):
             addresses=[a.model_dump(exclude_unset=True) for a in payload.addresses],
         )
     return Status(201, account)
+
+
+@router.get(
+    "/accounts/export",
+    response=ERRORS,
+    tags=["Accounts"],
+    description=EXPORT_DESCRIPTION.format("account", "") + CUSTOM_FIELD_PARAMS,
+    openapi_extra=_export_responses("account"),
+)
+def account_export(request: HttpRequest, params: Query[AccountExportParams]):  # type: ignore[valid-type]
+    return _export(request, "account", AccountFilterSet, ACCOUNT_ORDERINGS, params)
 
 
 @router.get("/accounts/{account_id}", response={200: AccountOut, **ERRORS}, tags=["Accounts"])

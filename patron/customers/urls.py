@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import activity, lists, lookup, points, records
+from .views import activity, exports, lists, lookup, points, records
 
 TYPES = "<str:object_type>"
 
@@ -9,9 +9,9 @@ urlpatterns = [
     path("search/", activity.global_search, name="global_search"),
     # lists and exports
     path("contacts/", lists.contact_list, name="contact_list"),
-    path("contacts/export.csv", lists.contact_export, name="contact_export"),
+    path("contacts/export.<str:fmt>", exports.contact_export, name="contact_export"),
     path("accounts/", lists.account_list, name="account_list"),
-    path("accounts/export.csv", lists.account_export, name="account_export"),
+    path("accounts/export.<str:fmt>", exports.account_export, name="account_export"),
     # the account picker (htmx partials)
     path("accounts/lookup/", lookup.account_lookup, name="account_lookup"),
     path("accounts/lookup/pick/", lookup.account_pick, name="account_pick"),
@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/new/", records.record_create, {"object_type": "account"}, name="account_create"),
     path("contacts/new/row/<str:kind>/", records.point_row, name="point_row"),
     path("contacts/<int:pk>/", records.contact_detail, name="contact_detail"),
+    path("contacts/<int:pk>/vcard/", exports.contact_vcard, name="contact_vcard"),
     path("accounts/<int:pk>/", records.account_detail, name="account_detail"),
     path(
         "contacts/<int:pk>/edit/",

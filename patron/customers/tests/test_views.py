@@ -70,8 +70,9 @@ def test_htmx_list_request_returns_only_the_table(client, rep_north):
     assert html.lstrip().startswith('<div id="list-results"')
     assert "<html" not in html
     assert "Ada Lovelace" in html
-    assert 'id="export-link" hx-swap-oob="true"' in html
-    assert "/contacts/export.csv?q=ada" in html
+    assert 'id="export-menu" hx-swap-oob="true"' in html
+    for fmt in ("csv", "xlsx", "json", "vcf"):
+        assert f"/contacts/export.{fmt}?q=ada" in html
 
 
 @pytest.mark.django_db
