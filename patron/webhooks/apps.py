@@ -7,3 +7,11 @@ class WebhooksConfig(AppConfig):
     name = "patron.webhooks"
     label = "webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self) -> None:
+        from patron.core import events
+
+        from .outbox import on_audit_events
+
+        # Every audited write offers its events to the outbox (decision 0009).
+        events.subscribe(on_audit_events)
