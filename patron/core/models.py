@@ -222,3 +222,29 @@ class CustomFieldDefinition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_object_type_display()}: {self.label}"
+
+
+class IdempotencyKey(models.Model):
+    """A write sent with an `Idempotency-Key` header and the answer it got, so that a client
+    retrying after a timeout gets that answer again instead of a second write (decision 0011).
+
+    `response_status` is null while the first request is still being answered."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    response_content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"
