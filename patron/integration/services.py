@@ -259,7 +259,12 @@ class Preview:
 
 def import_preview(run: ImportRun, rows: int = 10) -> Preview:
     """The first rows as read and as they would be imported with the run's mapping."""
-    columns, sample = readers.preview(Path(run.file_path), file_options(run), rows=rows)
+    if run.kind == ImportRun.Kind.DATABASE:
+        from .databases import preview as database_preview
+
+        columns, sample = database_preview(run, rows=rows)
+    else:
+        columns, sample = readers.preview(Path(run.file_path), file_options(run), rows=rows)
     good = [r for r in sample if not isinstance(r, BadRow)]
     bad = [r for r in sample if isinstance(r, BadRow)]
     normaliser = _normaliser(run)
@@ -400,6 +405,10 @@ def _row_source(run: ImportRun) -> tuple[Any, Callable[[int], Iterator[Any]]]:
 
 
 def _estimate_total(run: ImportRun) -> int | None:
+    if run.kind == ImportRun.Kind.DATABASE:
+        from .databases import estimate_total
+
+        return estimate_total(run)
     if run.kind == ImportRun.Kind.RERUN:
         return (
             QuarantinedRow.objects.filter(run_id=run.parent_id, resolved_by=None)
