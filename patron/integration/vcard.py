@@ -1,10 +1,12 @@
 """vCard: contacts out as vCard 4.0 (RFC 6350), and .vcf files in — 4.0, 3.0 and the 2.1
 that phones and Outlook still write (quoted-printable, bare TYPE parameters, latin-1).
 
-Writing and reading both go through vobject, which escapes and unescapes text (commas,
-semicolons, backslashes, newlines) and folds lines at 75 octets. Reading is tolerant of what
-real exporters do and strict about each card: a card that cannot be parsed is reported with the
-line it starts on, and the cards after it are read as usual.
+Writing goes through vobject, which escapes text (commas, semicolons, backslashes, newlines)
+and folds lines at 75 octets. Reading uses vobject's parser for each property (parameters,
+quoted-printable) and unfolds and unescapes itself, so that what real exporters get wrong (an
+unescaped comma, a 2.1 photo, latin-1 bytes) does not lose data. Each card stands alone: one
+that cannot be parsed is reported with the line it starts on, and the cards after it are read
+as usual.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import vobject
-from vobject.base import ContentLine, VObjectError
+from vobject.base import ContentLine, VObjectError, textLineToContentLine
 
 if TYPE_CHECKING:
     from patron.customers.models import Contact
@@ -186,7 +188,8 @@ def contacts_to_vcards(contacts: Iterable[Contact]) -> Iterator[str]:
 
 # --- reading -----------------------------------------------------------------------------------
 
-_BINARY_PROPERTY = re.compile(rb"^(?:[\w-]+\.)?(?:PHOTO|LOGO|SOUND|KEY)[;:]", re.IGNORECASE)
+_BINARY_PROPERTY = re.compile(r"^(?:[\w-]+\.)?(?:PHOTO|LOGO|SOUND|KEY)[;:]", re.IGNORECASE)
+_BASE64_LINE = re.compile(r"[A-Za-z0-9+/=]+")
 _SKIP_TYPES = {"pref", "internet", "x400"}
 NO_PREFERENCE = 101  # RFC 6350 PREF runs from 1 (most preferred) to 100
 
@@ -199,49 +202,107 @@ def _decode(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-def _without_binaries(lines: list[bytes]) -> list[bytes]:
-    """Photos, logos, sounds and keys replaced by a placeholder line of the same length in
-    lines: Patron keeps none of them, they are often large, and a broken photo should not
-    cost the card. Line numbers stay as in the file."""
-    out: list[bytes] = []
-    skipping = False
-    for line in lines:
-        if _BINARY_PROPERTY.match(line):
-            skipping = True
-            out.append(b"X-PATRON-SKIPPED:\r\n")
-        elif skipping and line[:1] in (b" ", b"\t"):
-            out.append(b" -\r\n")
+def _logical_lines(lines: list[str], first: int) -> Iterator[tuple[str, int]]:
+    """(unfolded property line, the file line it starts on). A line starting with a space or a
+    tab continues the one before (3.0, 4.0); so does the line after a quoted-printable value
+    ending in "=", and the bare base64 lines after a 2.1 photo (2.1)."""
+    current: str | None = None
+    start = first
+    quoted_printable = base64 = False
+    for number, raw in enumerate(lines, start=first):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            if current is not None:
+                yield current, start
+            current, quoted_printable, base64 = None, False, False
+            continue
+        if current is not None and quoted_printable:
+            current += "\n" + line  # "=\n" is a soft line break to the decoder
+        elif current is not None and line[0] in " \t":
+            current += line[1:]
+        elif current is not None and base64 and _BASE64_LINE.fullmatch(line):
+            current += line
         else:
-            skipping = False
-            out.append(line)
-    return out
+            if current is not None:
+                yield current, start
+            current, start = line, number
+        head = current.partition(":")[0].upper()
+        quoted_printable = current.endswith("=") and "QUOTED-PRINTABLE" in head
+        base64 = "BASE64" in head
+    if current is not None:
+        yield current, start
 
 
-def _with_latin1_quoted_printable(text: str) -> str:
-    """Quoted-printable values without a CHARSET read as latin-1 (old Outlook, old phones)."""
-    fixed = []
-    for line in text.splitlines(keepends=True):
-        head, colon, rest = line.partition(":")
-        upper = head.upper()
-        if colon and "QUOTED-PRINTABLE" in upper and "CHARSET" not in upper:
-            line = f"{head};CHARSET=ISO-8859-1:{rest}"
-        fixed.append(line)
-    return "".join(fixed)
+def _content_line(text: str, number: int) -> ContentLine:
+    """vobject's parse of one property: group, name, parameters, quoted-printable decoded.
+    Quoted-printable bytes that are not in the charset named (or UTF-8, the default) are
+    read as latin-1, as old Outlook versions and phones write them without a CHARSET."""
+    try:
+        return textLineToContentLine(text, number)
+    except UnicodeDecodeError:
+        head, colon, value = text.partition(":")
+        params = [p for p in head.split(";") if not p.upper().startswith("CHARSET=")]
+        latin1 = ";".join([*params, "CHARSET=ISO-8859-1"]) + colon + value
+        return textLineToContentLine(latin1, number)
 
 
-def _parse(text: str) -> Any:
-    cards = list(vobject.readComponents(text, allowQP=True))
-    if len(cards) != 1 or cards[0].name != "VCARD":
-        raise ValueError("This is not one vCard.")
-    return cards[0]
+def _parse(text: str, start: int) -> dict[str, list[ContentLine]]:
+    """The card's properties by lower-case name, values still escaped (vobject's own
+    unescaping keeps a text value only up to its first unescaped comma, and 2.1 files and
+    many 3.0 exporters do not escape commas). Photos, logos, sounds and keys are skipped:
+    Patron keeps none of them, and a broken photo should not cost the card."""
+    properties: dict[str, list[ContentLine]] = {}
+    for logical, number in _logical_lines(text.split("\n"), start):
+        if _BINARY_PROPERTY.match(logical):
+            continue
+        line = _content_line(logical, number)
+        properties.setdefault(line.name.lower(), []).append(line)
+    return properties
+
+
+def _split(value: str, separator: str) -> list[str]:
+    """`value` cut where `separator` is not backslash-escaped; escapes are kept."""
+    parts: list[str] = []
+    current: list[str] = []
+    chars = iter(value)
+    for char in chars:
+        if char == "\\":
+            current.append(char + next(chars, ""))
+        elif char == separator:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(value: str) -> str:
+    """RFC 6350 text: \\n is a line break; \\, \\; \\: and \\\\ the character itself. Other
+    backslashes (a 2.1 file's "C:\\temp") stay as they are."""
+
+    def replace(match: re.Match[str]) -> str:
+        char = match.group(1)
+        if char in "nN":
+            return "\n"
+        return char if char in ",;:\\" else match.group(0)
+
+    return _ESCAPED.sub(replace, value)
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        value = ", ".join(_text(v) for v in value if _text(v))
-    if value is None:
-        return ""
-    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+    """A property's value as plain text, one kind of line break, trimmed."""
+    text = _unescape(str(value or ""))
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _components(value: Any, names: tuple[str, ...]) -> dict[str, str]:
+    """A structured value (N, ADR, ORG) as its named components, each as plain text."""
+    parts = _split(str(value or ""), ";")
+    return {name: _text(parts[i]) if i < len(parts) else "" for i, name in enumerate(names)}
 
 
 def _types(line: ContentLine) -> str:
@@ -266,8 +327,8 @@ def _preference(line: ContentLine) -> int:
     return NO_PREFERENCE
 
 
-def _by_preference(card: Any, name: str) -> list[ContentLine]:
-    lines = card.contents.get(name, [])
+def _by_preference(card: dict[str, list[ContentLine]], name: str) -> list[ContentLine]:
+    lines = card.get(name, [])
     return sorted(lines, key=_preference)  # stable: equally preferred stay in file order
 
 
@@ -288,19 +349,11 @@ def _tel_text(value: str) -> str:
     return text
 
 
-def _structured(value: Any, fields: tuple[str, ...]) -> dict[str, str]:
-    """N and ADR as their fields, whether vobject made an object of them or left the text."""
-    if isinstance(value, str):
-        parts = value.split(";")
-        return {f: _text(parts[i]) if i < len(parts) else "" for i, f in enumerate(fields)}
-    return {f: _text(getattr(value, f, "")) for f in fields}
+N_COMPONENTS = ("family", "given", "additional", "prefix", "suffix")
+ADR_COMPONENTS = ("box", "extended", "street", "city", "region", "code", "country")
 
 
-NAME_FIELDS = ("prefix", "given", "additional", "family", "suffix")
-ADDRESS_FIELDS = ("box", "extended", "street", "city", "region", "code", "country")
-
-
-def _card_to_dict(card: Any) -> dict[str, Any]:
+def _card_to_dict(card: dict[str, list[ContentLine]]) -> dict[str, Any]:
     row: dict[str, Any] = {}
 
     def put(key: str, value: Any) -> None:
@@ -308,17 +361,15 @@ def _card_to_dict(card: Any) -> dict[str, Any]:
             row[key] = value
 
     def first(name: str) -> Any:
-        lines = card.contents.get(name)
+        lines = card.get(name)
         return lines[0].value if lines else None
 
     put("uid", _text(first("uid")))
     put("fn", _text(first("fn")))
-    if first("n") is not None:
-        name = _structured(first("n"), NAME_FIELDS)
-        for field in NAME_FIELDS:
-            put(f"n.{field}", name[field])
-    org = first("org")
-    put("org", _text(org[0] if isinstance(org, list | tuple) and org else org))
+    name = _components(first("n"), N_COMPONENTS)
+    for component in ("prefix", "given", "additional", "family", "suffix"):
+        put(f"n.{component}", name[component])
+    put("org", _components(first("org"), ("name",))["name"])
     put("title", _text(first("title")))
     put("bday", _text(first("bday")))
     put("note", _text(first("note")))
@@ -332,31 +383,25 @@ def _card_to_dict(card: Any) -> dict[str, Any]:
         put(_numbered("tel", index), _tel_text(line.value))
         put(_numbered("tel", index) + ".type", _types(line))
     for index, line in enumerate(_by_preference(card, "adr")):
-        address = _structured(line.value, ADDRESS_FIELDS)
+        address = _components(line.value, ADR_COMPONENTS)
         box = f"PO Box {address['box']}" if address["box"] else ""
         street = "\n".join(p for p in (address["street"], address["extended"], box) if p)
         prefix = _numbered("adr", index)
         put(f"{prefix}.street", street)
-        for field in ("city", "region", "code", "country"):
-            put(f"{prefix}.{field}", address[field])
+        for component in ("city", "region", "code", "country"):
+            put(f"{prefix}.{component}", address[component])
         put(f"{prefix}.type", _types(line))
     return row
 
 
 def _read_card(lines: list[bytes], start: int) -> dict[str, Any]:
     """One card as a flat dict, or {"__error__": reason} (never an exception)."""
-    text = _decode(b"".join(_without_binaries(lines)))
     try:
-        try:
-            card = _parse(text)
-        except UnicodeDecodeError:
-            card = _parse(_with_latin1_quoted_printable(text))
-        return _card_to_dict(card)
+        return _card_to_dict(_parse(_decode(b"".join(lines)), start))
     except VObjectError as exc:
-        relative = getattr(exc, "lineNumber", None)  # vobject sets it only when known
-        where = f"line {start + max(relative, 1) - 1}: " if relative is not None else ""
-        return {"__error__": f"{where}{exc.msg}"}
-    except Exception as exc:  # a card vobject cannot make sense of: quarantined, not fatal
+        number = getattr(exc, "lineNumber", None)  # vobject sets it only when known
+        return {"__error__": f"line {number}: {exc.msg}" if number else str(exc.msg)}
+    except Exception as exc:  # a card that cannot be made sense of: quarantined, not fatal
         return {"__error__": f"{type(exc).__name__}: {exc}"}
 
 
