@@ -68,9 +68,6 @@ def endpoint_update(request: HttpRequest, endpoint_id: int, payload: EndpointPat
     user = _actor(request)
     endpoint = selectors.endpoint_get(user=user, pk=endpoint_id)
     data = payload.model_dump(exclude_unset=True, exclude={"version"})
-    nulls = sorted(name for name, value in data.items() if value is None)
-    if nulls:
-        raise ValidationError({name: ["May not be null."] for name in nulls})
     return services.endpoint_update(
         actor=user, endpoint=endpoint, expected_version=payload.version, data=data
     )

@@ -116,9 +116,10 @@ def body_of(delivery) -> dict[str, Any]:
 
 
 @pytest.fixture
-def commit(django_capture_on_commit_callbacks, transport):
+def commit(django_capture_on_commit_callbacks):
     """`with commit(): ...` runs what the block queued for after commit, as a real commit
-    would (the test itself stays in one transaction); requests go to `transport`."""
+    would (the test itself stays in one transaction). Use it with `transport` or a
+    `receiver` endpoint: it sends."""
 
     def run():
         return django_capture_on_commit_callbacks(execute=True)

@@ -13,7 +13,7 @@ from patron.customers.models import Contact, EmailAddress
 from patron.webhooks import outbox
 from patron.webhooks.models import WebhookDelivery
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("transport")]
 
 
 def iso(moment):
