@@ -336,11 +336,16 @@ class RowNormaliser:
                 (spec["column"], found, spec.get("transform") or "", spec.get("options") or {})
             )
         self.has_key = any(t.key == "source_key" for _, t, _, _ in self.steps)
+        self.country_column = next(
+            (column for column, t, _, _ in self.steps if t.key == "address.country"), None
+        )
+        self.row_region = ""
 
     def normalise(self, row: dict[str, Any]) -> Normalised:
         values: dict[str, Any] = {}
         problems: list[dict[str, str]] = []
         key = ""
+        self.row_region = self._row_region(row)
         for column, tgt, transform, options in self.steps:
             raw = row.get(column)
             if raw is None:
@@ -358,6 +363,19 @@ class RowNormaliser:
             if tgt.key == "source_key":
                 key = raw
         return Normalised(values=values, problems=problems, key=key)
+
+    def _row_region(self, row: dict[str, Any]) -> str:
+        """The row's own country, when one is mapped: national phone numbers of a source with
+        customers in several countries are read in each customer's country."""
+        if self.country_column is None:
+            return ""
+        raw = str(row.get(self.country_column) or "").strip()
+        if not raw:
+            return ""
+        try:
+            return parse_country(raw)
+        except Problem:
+            return ""
 
     def _apply(
         self,
@@ -389,7 +407,7 @@ class RowNormaliser:
             return
         if kind == "phone":
             kind_name = tgt.key.partition(".")[2] or "mobile"
-            region = (options.get("region") or self.region or "").upper()
+            region = (options.get("region") or self.row_region or self.region or "").upper()
             for piece in _split_multi(raw, phone=True):
                 e164, extension = parse_phone(piece, region)
                 values.setdefault("phones", []).append(

@@ -137,8 +137,7 @@ def detect(path: Path, name: str = "") -> FileOptions:
         head = fh.read(SAMPLE_BYTES)
     options = FileOptions(format=guess_format(name or path.name, head))
     if options.format == "xlsx":
-        options.sheets = sheet_names(path)
-        options.sheet = options.sheets[0] if options.sheets else ""
+        options.sheets, options.sheet = sheet_names(path)
         options.encoding = ""
         return options
     options.encoding = guess_encoding(head)
@@ -148,12 +147,20 @@ def detect(path: Path, name: str = "") -> FileOptions:
     return options
 
 
-def sheet_names(path: Path) -> list[str]:
+def sheet_names(path: Path) -> tuple[list[str], str]:
+    """The workbook's sheets, and the one most likely holding the data (the largest: a
+    summary or cover sheet in front of the data is common)."""
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
-        return list(workbook.sheetnames)
+        names = list(workbook.sheetnames)
+        sizes = {}
+        for name in names:
+            sheet = workbook[name]
+            sizes[name] = (sheet.max_row or 0) * (sheet.max_column or 0)
+        best = max(names, key=lambda n: sizes[n]) if names else ""
+        return names, best
     finally:
         workbook.close()
 

@@ -362,6 +362,26 @@ def _enqueue(run_id: int) -> None:
     import_run_task.enqueue(run_id)
 
 
+def source_sync_start(*, actor: Any, source: Source) -> None:
+    """Queue a pull of a database source (the job creates and works the run)."""
+    if not may(actor, source, "change"):
+        raise PermissionDenied("You may not sync this source.")
+    if source.kind != Source.Kind.DATABASE:
+        raise ValidationError("Only database sources can be synced.")
+    if ImportRun.objects.filter(
+        source=source,
+        status__in=[ImportRun.Status.QUEUED, ImportRun.Status.RUNNING],
+    ).exists():
+        raise ValidationError("A sync of this source is already running.")
+
+    def enqueue() -> None:
+        from .tasks import source_sync_task
+
+        source_sync_task.enqueue(source.pk)
+
+    transaction.on_commit(enqueue)
+
+
 # --- imports: running -------------------------------------------------------------------------
 
 
