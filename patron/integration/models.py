@@ -135,6 +135,7 @@ class ImportRun(models.Model):
     file_path = models.CharField(max_length=500, blank=True)
     file_name = models.CharField(max_length=255, blank=True)
     file_size = models.BigIntegerField(default=0)
+    file_hash = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     total_rows = models.PositiveIntegerField(null=True, blank=True)
     rows_done = models.PositiveIntegerField(default=0)

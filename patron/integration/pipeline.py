@@ -171,6 +171,15 @@ class BatchWriter:
         )
         self._accounts: dict[str, int] = {}
         self._tags: dict[str, int] = {}
+        # Runs that read this very file before: a row an earlier line of the file superseded
+        # (the same key again further down) is not a change when the file comes again.
+        self.same_file_runs: set[int] = set()
+        if run.file_hash:
+            self.same_file_runs = set(
+                ImportRun.objects.filter(source=run.source, file_hash=run.file_hash)
+                .exclude(pk=run.pk)
+                .values_list("pk", flat=True)
+            )
         self._matchable: Any = None
         if actor is not None and run.match_by == "email":
             # A new row may only join a customer the importing user may change.
@@ -298,7 +307,9 @@ class BatchWriter:
             record = existing.get(row.key)
             if record is None:
                 new_rows.append(row)
-            elif record.payload == row.payload and record.normalised == row.values:
+            elif (record.payload == row.payload and record.normalised == row.values) or (
+                record.last_run_id in self.same_file_runs and (record.line or 0) > row.line
+            ):
                 unchanged_ids.append(record.pk)
                 result.outcomes[row.line] = ("unchanged", getattr(record, f"{self.entity}_id"))
             else:

@@ -39,13 +39,14 @@ def revert_run(run: ImportRun, *, actor: Any):
     events = AuditEvent.objects.filter(request_id=request_id).order_by("-id")
     first = AuditEvent.objects.filter(request_id=request_id).order_by("id").first()
     written: list[AuditEvent] = []
+    ignored = _ignored_request_ids(run)
     if first is not None:
         ids = list(events.values_list("pk", flat=True))
         for start in range(0, len(ids), CHUNK):
             chunk = list(
                 AuditEvent.objects.filter(pk__in=ids[start : start + CHUNK]).order_by("-id")
             )
-            _revert_chunk(chunk, models_by_ct, request_id, actor, report, written)
+            _revert_chunk(chunk, models_by_ct, ignored, actor, report, written)
     if written:
         audit.record_many(written)
 
@@ -69,21 +70,31 @@ def revert_run(run: ImportRun, *, actor: Any):
     return report
 
 
-def _changed_later(obj: Model, after_id: int, request_id: str) -> bool:
-    """Whether someone else changed `obj` (or its children) after the import did."""
+def _changed_later(obj: Model, after_id: int, ignored: set[str]) -> bool:
+    """Whether someone changed `obj` after the import did; changes by imports that were
+    reverted since, and by those reverts, do not count (they undid themselves)."""
     ct = ContentType.objects.get_for_model(obj)
     return (
-        AuditEvent.objects.filter(pk__gt=after_id)
-        .exclude(request_id=request_id)
-        .filter(content_type=ct, object_id=obj.pk)
+        AuditEvent.objects.filter(pk__gt=after_id, content_type=ct, object_id=obj.pk)
+        .exclude(request_id__in=ignored)
         .exists()
     )
+
+
+def _ignored_request_ids(run: ImportRun) -> set[str]:
+    reverted = ImportRun.objects.filter(status=ImportRun.Status.REVERTED).values_list(
+        "pk", flat=True
+    )
+    ids = {run.audit_request_id, f"revert-{run.pk}"}
+    for pk in reverted:
+        ids |= {f"import-{pk}", f"revert-{pk}"}
+    return ids
 
 
 def _revert_chunk(
     events: list[AuditEvent],
     models_by_ct: dict[int, type[Model]],
-    request_id: str,
+    ignored: set[str],
     actor: Any,
     report,
     written: list[AuditEvent],
@@ -110,7 +121,7 @@ def _revert_chunk(
             if model is Account and obj.relationships.exists():  # type: ignore[attr-defined]
                 report.conflicts.append(f"{label} is linked to people added since; kept.")
                 continue
-            if model in TOP_LEVEL and _changed_later(obj, event.pk, request_id):
+            if model in TOP_LEVEL and _changed_later(obj, event.pk, ignored):
                 report.conflicts.append(f"{label} was changed after the import; kept.")
                 continue
             written.append(
@@ -118,7 +129,7 @@ def _revert_chunk(
                     actor=actor,
                     action=AuditEvent.Action.DELETE,
                     obj=obj,
-                    changes={"reverted_import": [request_id, None]},
+                    changes={"reverted_import": [f"import #{event.request_id[7:]}", None]},
                     parent=getattr(obj, "parent", None) if model in CHILDREN else None,
                 )
             )

@@ -4,6 +4,7 @@ revert, re-run quarantined rows). The UI, the API, the CLI and the jobs all call
 from __future__ import annotations
 
 import datetime
+import hashlib
 import shutil
 import time
 import uuid
@@ -212,6 +213,10 @@ def import_start(*, actor: Any, source: Source, upload: Any, file_name: str) -> 
                     out.write(chunk)
             else:
                 shutil.copyfileobj(upload, out)
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
     options = readers.detect(path, safe_name)
     mapping = source.mappings.order_by("-updated_at").first()
     if mapping is not None and mapping.options.get("format") == options.format:
@@ -225,6 +230,7 @@ def import_start(*, actor: Any, source: Source, upload: Any, file_name: str) -> 
         file_path=str(path),
         file_name=safe_name,
         file_size=path.stat().st_size,
+        file_hash=digest.hexdigest(),
         options={**options.as_dict(), "sheets": options.sheets},
         match_by=mapping.match_by if mapping else "email",
         created_by=actor if getattr(actor, "pk", None) else None,
@@ -667,7 +673,12 @@ def import_revert(*, actor: Any, run: ImportRun) -> RevertReport:
         ImportRun.Status.FAILED,
     ):
         raise ValidationError("Only a finished, cancelled or failed import can be reverted.")
-    with transaction.atomic(), context.bind(origin=context.current().origin):
+    # The revert's own changes carry the run's revert id, so that a later revert of an
+    # earlier import can tell them from changes people made.
+    with (
+        transaction.atomic(),
+        context.bind(origin=context.current().origin, request_id=f"revert-{run.pk}"),
+    ):
         report = revert_run(run, actor=actor)
         ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.REVERTED)
         audit.record(
