@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from . import services
 from .models import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -23,6 +24,17 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["url", "description", "event_types", "is_active"]
+
+    def clean(self) -> dict[str, Any]:
+        """The service's own rules (http/https only, known event types), shown on the form."""
+        cleaned = super().clean() or {}
+        try:
+            services.endpoint_clean_data(
+                {name: cleaned[name] for name in self.Meta.fields if name in cleaned}
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        return cleaned
 
 
 @admin.register(WebhookEndpoint)

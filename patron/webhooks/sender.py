@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import logging
 import secrets
 import time
 import uuid
@@ -23,6 +24,8 @@ SECRET_BYTES = 32
 TIMEOUT_SECONDS = 10.0
 RESPONSE_EXCERPT_CHARS = 2000
 USER_AGENT = "Patron-Webhooks/1"
+
+logger = logging.getLogger("patron.webhooks")
 
 # Tests replace this with an `httpx.MockTransport`; None means real network requests.
 transport: httpx.BaseTransport | None = None
@@ -95,6 +98,9 @@ def post(url: str, *, body: str, headers: dict[str, str]) -> Outcome:
     except httpx.ConnectError as exc:
         outcome.error = f"Could not connect: {exc}"
     except httpx.HTTPError as exc:
+        outcome.error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # an address httpx refuses, a TLS library error: still a failure
+        logger.warning("Webhook request to %s failed unexpectedly", url, exc_info=True)
         outcome.error = f"{type(exc).__name__}: {exc}"
     outcome.duration_ms = round((time.monotonic() - started) * 1000)
     if outcome.status_code is not None and not outcome.succeeded:

@@ -68,7 +68,8 @@ def _require_manage(actor: Any) -> None:
 # --- endpoints -----------------------------------------------------------------------------
 
 
-def _clean_endpoint_data(data: Mapping[str, Any]) -> dict[str, Any]:
+def endpoint_clean_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The endpoint fields of `data`, normalised; a ValidationError names each bad one."""
     allowed = {"url", "description", "event_types", "is_active"}
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -105,7 +106,7 @@ def _clean_endpoint_data(data: Mapping[str, Any]) -> dict[str, Any]:
 def endpoint_create(*, actor: Any, data: Mapping[str, Any]) -> WebhookEndpoint:
     """Add an endpoint with a new signing secret; it receives events from this moment."""
     _require_manage(actor)
-    clean = _clean_endpoint_data(data)
+    clean = endpoint_clean_data(data)
     if "url" not in clean:
         raise ValidationError({"url": ["This field is required."]})
     endpoint = WebhookEndpoint(
@@ -129,7 +130,7 @@ def endpoint_update(
 ) -> WebhookEndpoint:
     """Change an endpoint; turning it back on also clears its failure streak."""
     _require_manage(actor)
-    clean = _clean_endpoint_data(data)
+    clean = endpoint_clean_data(data)
     before = audit.snapshot(endpoint, ENDPOINT_FIELDS)
     for name, value in clean.items():
         setattr(endpoint, name, value)

@@ -27,10 +27,3 @@ def delivery_retry(delivery_id: int, attempt_count: int) -> None:
         services.delivery_attempt(
             WebhookDelivery(pk=delivery_id), expected_attempt_count=attempt_count
         )
-
-
-@task
-def deliveries_send_due() -> int:
-    """Every open delivery whose time has come; see `services.deliveries_send_due`."""
-    with context.bind(origin="job"):
-        return services.deliveries_send_due()

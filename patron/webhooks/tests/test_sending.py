@@ -321,3 +321,13 @@ def test_send_due_command_and_pruning(admin_user, endpoint, transport):
     )
     assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["succeeded"]
     assert WebhookAttempt.objects.count() == 1
+
+
+def test_an_unexpected_error_is_a_failed_attempt_not_a_crash(admin_user, endpoint, transport):
+    transport.answers = [ValueError("bad address")]
+    delivery = attempt(pending_delivery(admin_user), timezone.now())
+    assert (delivery.status, delivery.attempt_count, delivery.error) == (
+        "retrying",
+        1,
+        "ValueError: bad address",
+    )
