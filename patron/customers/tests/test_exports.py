@@ -430,3 +430,16 @@ def test_export_dates_are_iso_8601(client, rep_north):
     client.force_login(rep_north)
     rows = csv_rows(client.get("/contacts/export.csv"))
     assert rows[1][13] == "2024-02-29T08:30:00+00:00"
+
+
+@pytest.mark.django_db
+def test_empty_form_fields_are_no_filter_for_the_list_and_its_export(client, rep_north, people):
+    """The filter form sends every field: "Any stage" is `lifecycle_stage=`, not an error."""
+    client.force_login(rep_north)
+    query = "q=lovelace&owner=&lifecycle_stage=&tag=&team=&cf_tier="
+    html = client.get(f"/contacts/?{query}", HTTP_HX_REQUEST="true").content.decode()
+    assert "Select a valid choice" not in html
+    assert "Ada Lovelace" in html
+    assert f'href="/contacts/export.csv?{query.replace("&", "&amp;")}"' in html
+    rows = csv_rows(client.get(f"/contacts/export.csv?{query}"))
+    assert [r[4] for r in rows[1:]] == ["Lovelace"]

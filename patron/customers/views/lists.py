@@ -9,7 +9,7 @@ from typing import Any, cast
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -63,12 +63,25 @@ ACCOUNTS = ListConfig(
 )
 
 
+def _given(params: QueryDict) -> QueryDict:
+    """The query string without its empty parameters. The filter form submits every field,
+    "Any stage" as `lifecycle_stage=`, which means no filter, not a stage named ""."""
+    given = QueryDict(mutable=True)
+    for key, values in params.lists():
+        if kept := [v for v in values if v != ""]:
+            given.setlist(key, kept)
+    return given
+
+
 def filtered_records(
     request: HttpRequest, config: ListConfig, action: str
 ) -> tuple[QuerySet, str, list[str], Any]:
-    """The user's records for `action`, filtered and ordered as the query string asks."""
+    """The user's records for `action`, filtered and ordered as the query string asks (the
+    list on screen and its downloads, so that both show the same records)."""
     filterset = config.filterset(
-        request.GET, queryset=config.visible(user=request.user, action=action), request=request
+        _given(request.GET),
+        queryset=config.visible(user=request.user, action=action),
+        request=request,
     )
     queryset = filterset.filtered()
     key, ordering = ordering_for(config.orderings, request.GET.get("ordering") or None, "name")
