@@ -70,7 +70,9 @@ def test_htmx_list_request_returns_only_the_table(client, rep_north):
     assert html.lstrip().startswith('<div id="list-results"')
     assert "<html" not in html
     assert "Ada Lovelace" in html
-    assert 'id="export-menu-items" role="menu" aria-label="Export formats" hx-swap-oob="true"' in html
+    assert (
+        'id="export-menu-items" role="menu" aria-label="Export formats" hx-swap-oob="true"' in html
+    )
     for fmt in ("csv", "xlsx", "json", "vcf"):
         assert f"/contacts/export.{fmt}?q=ada" in html
 
