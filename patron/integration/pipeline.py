@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -529,8 +529,9 @@ class BatchWriter:
         if folded in self._accounts:
             return self._accounts[folded]
         found = (
+            # Both sides lower-cased by the database: SQLite's lower() only folds ASCII.
             Account.objects.annotate(lowered=Lower("name"))
-            .filter(lowered=name.lower())
+            .filter(lowered=Lower(Value(name)))
             .order_by("id")
             .values_list("pk", flat=True)
             .first()
