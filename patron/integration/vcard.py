@@ -158,8 +158,8 @@ def contact_to_vcard(contact: Contact) -> str:
     for address in contact.postaladdresss.all():
         pref = {"pref": "1"} if address.is_primary else {}
         street = "\n".join(s for s in (_clean(address.street), _clean(address.street2)) if s)
-        parts = (address.city, address.region, address.postal_code, address.country)
-        if not street and not any(_clean(p) for p in parts):
+        place = (address.city, address.region, address.postal_code, address.country)
+        if not street and not any(_clean(p) for p in place):
             continue  # an empty address says nothing
         _add(
             card,
