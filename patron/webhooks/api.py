@@ -113,9 +113,19 @@ def delivery_list(request: HttpRequest, params: Query[DeliveryListParams]):
     unknown = sorted(set(request.GET) - known)
     if unknown:
         raise ValidationError({name: ["Unknown parameter."] for name in unknown})
-    page = paginate(
-        filterset.filtered(), ordering=DELIVERY_ORDERING, cursor=params.cursor, limit=params.limit
-    )
+    queryset = filterset.filtered()
+    try:
+        page = paginate(
+            queryset, ordering=DELIVERY_ORDERING, cursor=params.cursor, limit=params.limit
+        )
+    except (ValidationError, ValueError, TypeError) as exc:
+        if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+            raise  # already names the cursor
+        # A well-formed cursor whose values do not fit this ordering (hand-made, or copied
+        # from another list).
+        raise ValidationError(
+            {"cursor": ["This cursor is not valid; start from the first page."]}
+        ) from exc
     return {
         "results": page.items,
         "next_cursor": page.next_cursor,

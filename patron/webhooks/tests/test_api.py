@@ -278,3 +278,10 @@ def test_a_token_works_and_anonymous_is_401(api_as, admin_user, endpoint):
     _, key = api_token_create(actor=admin_user, name="ops")
     assert api_as(token=key).get("/webhooks/endpoints").status_code == 200
     assert api_as().get("/webhooks/endpoints").status_code == 401
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "eyJ2IjpbIngiLCJ5Il0sImQiOiJuZXh0In0"])
+def test_a_bad_cursor_is_a_400(api_as, admin_user, cursor):
+    response = api_as(admin_user).get("/webhooks/deliveries", {"cursor": cursor})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "cursor"
