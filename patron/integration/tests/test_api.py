@@ -737,6 +737,24 @@ def test_source_records_of_a_contact(api_as, admin_user, billing):
     assert api.get("/source-records", {"person": 1}).status_code == 400
 
 
+def test_source_record_list_queries_do_not_grow_with_rows(api_as, admin_user, billing):
+    api = api_as(admin_user)
+    url = f"/sources/{billing.pk}/records/bulk"
+    post(api, url, {"items": [_item("k0", "Ann")]})
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert len(api.get("/source-records").json()["results"]) == SourceRecord.objects.count()
+        return len(captured)
+
+    few = queries()
+    shop = services.source_create(actor=admin_user, data={"name": "Shop"})
+    post(
+        api, f"/sources/{shop.pk}/records/bulk", {"items": [_item(f"s{i}", "Bo") for i in range(5)]}
+    )
+    assert queries() == few
+
+
 # --- idempotency keys --------------------------------------------------------------------------
 
 
