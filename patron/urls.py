@@ -7,7 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("", include("patron.core.urls")),
-    # Before the customer pages: their "<type>s/<pk>/<kind>/" pattern would match these.
     path("imports/", include("patron.integration.urls")),
     path("webhooks/", include("patron.webhooks.urls")),
     path("", include("patron.customers.urls")),

@@ -1,8 +1,24 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from .views import activity, exports, lists, lookup, points, records
 
-TYPES = "<str:object_type>"
+
+
+class RecordTypeConverter:
+    """Only "contact" or "account": the shared record routes must not swallow other apps'
+    URLs of the same shape (/imports/1/map/)."""
+
+    regex = "contact|account"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(RecordTypeConverter, "recordtype")
+TYPES = "<recordtype:object_type>"
 
 urlpatterns = [
     path("", activity.home, name="home"),
