@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -187,6 +188,10 @@ def on_conflict(request: HttpRequest, exc: ConflictError) -> HttpResponse:
 @api.exception_handler(PermissionDeniedError)
 def on_permission_denied(request: HttpRequest, exc: PermissionDeniedError) -> HttpResponse:
     return api.create_response(request, error_body(str(exc) or "You may not do this."), status=403)
+
+
+# Services of later apps refuse with Django's own PermissionDenied: the same 403.
+api.add_exception_handler(DjangoPermissionDenied, on_permission_denied)  # type: ignore[arg-type]
 
 
 @api.exception_handler(ObjectDoesNotExist)

@@ -3,7 +3,6 @@ from django.urls import path, register_converter
 from .views import activity, exports, lists, lookup, points, records
 
 
-
 class RecordTypeConverter:
     """Only "contact" or "account": the shared record routes must not swallow other apps'
     URLs of the same shape (/imports/1/map/)."""

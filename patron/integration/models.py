@@ -182,9 +182,10 @@ class SourceRecord(models.Model):
     """One row as a source sent it, kept for good: the raw payload, what Patron made of it,
     and the customer record it contributes to. Keyed by the source's own key (else a hash)."""
 
+    # Lineage is customer data: a source record is as visible as the customer it describes.
     permission_name = None
-    restrict_via = ("source",)
-    parent_actions = {"view": "view", "export": "view"}
+    restrict_via = ("contact", "account")
+    parent_actions = {"view": "view", "export": "export"}
 
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="records")
     source_key = models.CharField(max_length=255)

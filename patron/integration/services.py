@@ -248,6 +248,10 @@ def file_options(run: ImportRun) -> FileOptions:
 
 
 def suggest_columns(run: ImportRun) -> list[dict[str, Any]]:
+    if run.kind == ImportRun.Kind.DATABASE:
+        from .databases import database_mapping_suggest
+
+        return database_mapping_suggest(run.source)
     columns, sample = readers.preview(Path(run.file_path), file_options(run), rows=50)
     rows = [r[1] for r in sample if not isinstance(r, BadRow)]
     return fieldmod.suggest(
@@ -311,10 +315,12 @@ def import_configure(
                 raise ValidationError({"encoding": [f"Unknown encoding '{encoding}'."]}) from None
         if merged["format"] == "csv" and len(str(merged.get("delimiter") or ",")) != 1:
             raise ValidationError({"delimiter": ["The delimiter is one character."]})
-        format_changed = merged.get("format") != run.options.get("format")
         run.options = merged
-        if format_changed or options.get("sheet") != run.options.get("sheet"):
-            run.columns = []
+        if run.kind == ImportRun.Kind.FILE:
+            # Another delimiter, sheet or header row means other columns: map them afresh.
+            names, _ = readers.preview(Path(run.file_path), file_options(run), rows=1)
+            if [c["column"] for c in run.columns] != names:
+                run.columns = []
     if columns is not None:
         run.columns = clean_columns(run.source, columns)
     if match_by is not None:
@@ -341,7 +347,7 @@ def import_enqueue(
             raise ValidationError("This import has already started.")
         if not any(c.get("target") for c in run.columns):
             raise ValidationError({"columns": ["Map at least one column to a field."]})
-        if save_mapping and run.kind == ImportRun.Kind.FILE:
+        if save_mapping and run.kind in (ImportRun.Kind.FILE, ImportRun.Kind.DATABASE):
             run.mapping = mapping_save(
                 actor=actor,
                 source=run.source,
@@ -376,7 +382,11 @@ def source_sync_start(*, actor: Any, source: Source) -> None:
         raise ValidationError("Only database sources can be synced.")
     if ImportRun.objects.filter(
         source=source,
-        status__in=[ImportRun.Status.QUEUED, ImportRun.Status.RUNNING],
+        status__in=[
+            ImportRun.Status.QUEUED,
+            ImportRun.Status.RUNNING,
+            ImportRun.Status.CANCELLING,
+        ],
     ).exists():
         raise ValidationError("A sync of this source is already running.")
 

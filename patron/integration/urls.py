@@ -9,6 +9,7 @@ urlpatterns = [
     path("sources/<int:pk>/", views.source_detail, name="source_detail"),
     path("sources/<int:pk>/edit/", views.source_edit, name="source_edit"),
     path("sources/<int:pk>/sync/", views.source_sync, name="source_sync"),
+    path("sources/<int:pk>/map/", views.source_map, name="source_map"),
     path("<int:pk>/", views.import_detail, name="import_detail"),
     path("<int:pk>/map/", views.import_map, name="import_map"),
     path("<int:pk>/errors.csv", views.import_errors, name="import_errors"),

@@ -83,7 +83,7 @@ def source_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                     actor=request_user(request), source=source, data=data
                 )
         except ValidationError as exc:
-            apply_validation_error(form, exc)
+            apply_validation_error(form, exc)  # type: ignore[arg-type]
         else:
             messages.success(request, f"Source “{source.name}” saved.")
             return redirect("source_detail", pk=source.pk)
@@ -128,6 +128,22 @@ def source_sync(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Syncing {source.name}: the new import appears below.")
     return redirect("source_detail", pk=source.pk)
+
+
+@login_required
+@domain_errors
+@require_POST
+def source_map(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open the mapping step for a database source (its saved mapping, or a suggestion)."""
+    from .databases import database_run_start
+
+    source = _sources(request, "change").get(pk=pk)
+    try:
+        run = database_run_start(actor=request_user(request), source=source)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("source_detail", pk=source.pk)
+    return redirect("import_map", pk=run.pk)
 
 
 # --- upload and mapping -----------------------------------------------------------------------
@@ -261,7 +277,8 @@ def _readable(values: dict[str, Any]) -> list[tuple[str, str]]:
             value = ", ".join(p["e164"] for p in value)
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
-        label = fieldmod.target(key).label if fieldmod.target(key) else key
+        found = fieldmod.target(key)
+        label = found.label if found else key
         out.append((label, str(value)))
     return out
 
@@ -299,7 +316,9 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
                     match_by=request.POST.get("match_by") or run.match_by,
                 )
                 if action == "start":
-                    services.import_enqueue(actor=user, run=run, save_mapping=run.kind == "file")
+                    services.import_enqueue(
+                        actor=user, run=run, save_mapping=run.kind in ("file", "database")
+                    )
                     return redirect("import_detail", pk=run.pk)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}

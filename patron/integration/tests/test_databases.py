@@ -56,7 +56,7 @@ ROWS = [
     ("C-005", "Katherine Johnson", None, "+1 415 555 2671", datetime.date(1918, 8, 26),
      decimal.Decimal("99.99"), T(2024, 1, 4, 9, 0)),
 ]  # fmt: skip
-MAPPING = [
+MAPPING: list[dict[str, Any]] = [
     {"column": "customer_no", "target": "source_key"},
     {"column": "full_name", "target": "contact.full_name", "transform": "full_name"},
     {"column": "email", "target": "email"},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from .test_import import snapshot
 
 pytestmark = pytest.mark.django_db
 
-MAPPINGS = {
+MAPPINGS: dict[str, list[dict[str, Any]]] = {
     "billing.csv": [
         {"column": "customer_no", "target": "source_key"},
         {"column": "customer_name", "target": "contact.full_name", "transform": "last_first"},
