@@ -11,7 +11,6 @@ from patron.customers.models import Contact
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "pw-for-tests-1"  # noqa: S105 - the factories' test password
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,29 +19,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield instance
-        instance.close()
-
-
-def sign_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
-
-
-def test_foundation_flow(live_server, browser, rep_north, rep_south, set_visibility, request):
+def test_foundation_flow(
+    live_server, browser, sign_in, rep_north, rep_south, set_visibility, request
+):
     from playwright.sync_api import expect
 
     set_visibility("private")
