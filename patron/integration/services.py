@@ -254,9 +254,27 @@ def suggest_columns(run: ImportRun) -> list[dict[str, Any]]:
         return database_mapping_suggest(run.source)
     columns, sample = readers.preview(Path(run.file_path), file_options(run), rows=50)
     rows = [r[1] for r in sample if not isinstance(r, BadRow)]
+    if run.options.get("format") == "vcf":
+        return _vcard_columns(columns, rows)
     return fieldmod.suggest(
         columns, rows, entity=run.source.entity, custom_fields=_custom_fields(run.source.entity)
     )
+
+
+def _vcard_columns(columns: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """vCards name their fields: map them directly (`email.2` is another email, `tel.3` another
+    phone); UID is the key only when every card has one."""
+    from .vcard import VCARD_DEFAULT_MAPPING
+
+    every_card_has_uid = bool(rows) and all(r.get("uid") for r in rows)
+    result = []
+    for column in columns:
+        base = column.split(".")[0] if column.split(".")[-1].isdigit() else column
+        target = VCARD_DEFAULT_MAPPING.get(base, "")
+        if target == "source_key" and not every_card_has_uid:
+            target = ""
+        result.append({"column": column, "target": target, "transform": "", "options": {}})
+    return result
 
 
 @dataclass

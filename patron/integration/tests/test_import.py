@@ -543,3 +543,32 @@ def test_bulk_rows_report_per_item(admin_user):
 
 def test_codecs_known():
     assert codecs.lookup("cp1252").name == "cp1252"
+
+
+def test_vcard_file_imports_through_the_same_path(tmp_path, admin_user):
+    cards = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lovelace;Ada;;;\r\nFN:Ada Lovelace\r\n"
+        "ORG:Analytical Engines Ltd\r\nEMAIL;TYPE=INTERNET:ada@example.com\r\n"
+        "EMAIL;TYPE=INTERNET:countess@example.org\r\nTEL;TYPE=CELL:+44 20 7946 0018\r\n"
+        "END:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Alan Turing\r\nTEL:+44 161 496 0000\r\nEND:VCARD\r\n"
+    )
+    path = write(tmp_path, "contacts.vcf", cards)
+    source = billing_source(admin_user)
+    run = services.import_start(actor=admin_user, source=source, upload=path, file_name=path.name)
+    assert run.options["format"] == "vcf"
+    mapped = {c["column"]: c["target"] for c in run.columns if c["target"]}
+    assert mapped["n.family"] == "contact.last_name"
+    assert mapped["email.2"] == "email"
+    assert "uid" not in mapped  # the cards have no UID: keyed by their content
+    services.import_enqueue(actor=admin_user, run=run)
+    run.refresh_from_db()
+    assert (run.created_count, run.quarantined_count) == (2, 0)
+    ada = Contact.objects.get(last_name="Lovelace")
+    assert sorted(ada.emailaddresss.values_list("email", flat=True)) == [
+        "ada@example.com",
+        "countess@example.org",
+    ]
+    assert ada.accounts.get().name == "Analytical Engines Ltd"
+    turing = Contact.objects.get(last_name="Turing")
+    assert (turing.first_name, turing.phonenumbers.get().e164) == ("Alan", "+441614960000")
