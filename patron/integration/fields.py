@@ -571,8 +571,8 @@ def suggest(
             choice = "email.personal" if "email.personal" not in used else None
         if choice and choice.startswith("phone") and choice in used:
             choice = next((p for p in ("phone.work", "phone.home") if p not in used), None)
-        if choice == "source_key" and not (values and all(values)):
-            choice = None  # a key some rows lack would quarantine them: key by content instead
+        if choice == "source_key" and sum(1 for v in values if v) < 0.8 * max(len(values), 1):
+            choice = None  # a column many rows leave empty is no key: key by content instead
         if choice:
             used.add(choice)
             spec["target"] = choice
