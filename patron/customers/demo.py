@@ -43,6 +43,7 @@ from django.utils import timezone
 from faker import Faker
 from tqdm import tqdm
 
+from patron.core import bulk
 from patron.core.models import CustomFieldDefinition, OrganisationSettings, Role, Team, User
 from patron.utils.text import digits, fold
 
@@ -505,8 +506,9 @@ Write = tuple[type[models.Model] | str, Sequence[str], list[tuple]]
 
 
 class TableWriter:
-    """Appends batches of rows (tuples in a given column order) to tables: COPY on
-    PostgreSQL, executemany elsewhere, one transaction per batch. Datetimes are aware on
+    """Appends batches of rows (tuples in a given column order) to tables with
+    `core.bulk.insert_rows` (COPY on PostgreSQL, executemany elsewhere), one transaction per
+    batch. Datetimes are aware on
     PostgreSQL and naive UTC on SQLite, the form Django itself stores.
 
     (Writing on a background thread while the next batch is generated was tried: on two
@@ -528,20 +530,10 @@ class TableWriter:
     def _write(
         self, model: type[models.Model] | str, columns: Sequence[str], rows: list[tuple]
     ) -> None:
-        if not rows:
-            return
-        table = model if isinstance(model, str) else model._meta.db_table
-        qn = connection.ops.quote_name
-        cols = ", ".join(qn(c) for c in columns)
-        with connection.cursor() as cursor:
-            if self.postgres:
-                with cursor.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(columns))
-                cursor.executemany(f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})", rows)
-        self.counts[table] = self.counts.get(table, 0) + len(rows)
+        written = bulk.insert_rows(model, columns, rows)
+        if written:
+            table = model if isinstance(model, str) else model._meta.db_table
+            self.counts[table] = self.counts.get(table, 0) + written
 
 
 # --- the organisation ---------------------------------------------------------------------------

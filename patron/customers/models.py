@@ -7,6 +7,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from patron.core.permissions import RestrictedQuerySet
@@ -90,6 +91,8 @@ class Account(OwnedRecord):
             models.Index(fields=["owner", "name"], name="account_owner_idx"),
             models.Index(fields=["team", "name"], name="account_team_idx"),
             models.Index(fields=["updated_at", "id"], name="account_updated_idx"),
+            # Imports find an account by name regardless of case, a batch at a time.
+            models.Index(Lower("name"), name="account_lower_name_idx"),
         ]
 
     def __str__(self) -> str:
@@ -196,7 +199,11 @@ class EmailAddress(ContactPoint):
 
     class Meta:
         ordering = ["-is_primary", "id"]
-        indexes = [models.Index(fields=["email"], name="email_address_idx")]
+        indexes = [
+            models.Index(fields=["email"], name="email_address_idx"),
+            # Imports match new rows to existing customers by address regardless of case.
+            models.Index(Lower("email"), name="email_address_lower_idx"),
+        ]
         constraints = [_one_parent("email")]
 
     def __str__(self) -> str:

@@ -15,18 +15,17 @@ when the mapping says so, joins the existing customer with the same email addres
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F, Value
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from patron.core import audit
+from patron.core import audit, bulk
 from patron.core.models import AuditEvent, CustomFieldDefinition, User
 from patron.customers import search
 from patron.customers.models import (
@@ -39,62 +38,38 @@ from patron.customers.models import (
     Tag,
 )
 
-from .fields import Normalised, RowNormaliser
+from .inserts import AccountDirectory, RecordInserter, source_record_rows
 from .models import ImportRun, QuarantinedRow, Source, SourceRecord, SourceRecordVersion
+from .prepared import (
+    ADDRESS_KEYS,
+    SIMPLE_FIELDS,
+    Prepared,
+    address_of,
+    content_hash,
+    prepare,
+)
 from .readers import BadRow
 
-ADDRESS_KEYS = ("street", "street2", "city", "region", "postal_code", "country")
+__all__ = ["BatchResult", "BatchWriter", "Prepared", "RunLost", "content_hash", "prepare"]
+
+
+VERSION_COLUMNS = (
+    "record_id",
+    "replaced_by_run_id",
+    "payload",
+    "normalised",
+    "problems",
+    "content_hash",
+    "line",
+    "last_seen_at",
+    "last_run_id_before",
+    "contact_id_before",
+    "account_id_before",
+)
 
 
 class RunLost(Exception):
     """Another process took the run over (this one was presumed dead); stop without writing."""
-
-
-@dataclass
-class Prepared:
-    """A usable row: what the source sent and what Patron made of it."""
-
-    line: int
-    key: str
-    payload: dict[str, Any]
-    values: dict[str, Any]
-    problems: list[dict[str, str]]
-    content_hash: str
-
-
-def content_hash(payload: dict[str, Any]) -> str:
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def prepare(
-    line: int, row: dict[str, Any], normaliser: RowNormaliser, key_column: str = ""
-) -> Prepared | BadRow:
-    """Map and normalise one row; decide whether it is usable at all."""
-    result: Normalised = normaliser.normalise(row)
-    digest = content_hash(row)
-    if normaliser.has_key and not result.key:
-        return BadRow(
-            line,
-            "no_key",
-            f"The source key ('{key_column or 'key column'}') is empty; without it the row "
-            "cannot be matched on the next import.",
-            raw=row,
-        )
-    values = result.values
-    if normaliser.entity == "contact":
-        if not (values.get("contact.first_name") or values.get("contact.last_name")):
-            return BadRow(line, "no_name", "The row has no name (first or last).", raw=row)
-    elif not values.get("account.name"):
-        return BadRow(line, "no_name", "The row has no account name.", raw=row)
-    return Prepared(
-        line=line,
-        key=result.key or digest,
-        payload=row,
-        values=values,
-        problems=result.problems,
-        content_hash=digest,
-    )
 
 
 @dataclass
@@ -115,30 +90,6 @@ class BatchResult:
 
 def _fields_of(entity: str) -> tuple[type[Contact] | type[Account], str]:
     return (Contact, "contact.") if entity == "contact" else (Account, "account.")
-
-
-SIMPLE_FIELDS = {
-    "contact": [
-        "prefix",
-        "first_name",
-        "middle_name",
-        "last_name",
-        "suffix",
-        "job_title",
-        "date_of_birth",
-        "description",
-        "lifecycle_stage",
-    ],
-    "account": [
-        "name",
-        "domain",
-        "industry",
-        "employee_count",
-        "annual_revenue",
-        "description",
-        "lifecycle_stage",
-    ],
-}
 
 
 def _field_value(entity: str, name: str, values: dict[str, Any]) -> Any:
@@ -169,8 +120,15 @@ class BatchWriter:
                 "name", flat=True
             )
         )
-        self._accounts: dict[str, int] = {}
+        self.accounts = AccountDirectory(actor)
         self._tags: dict[str, int] = {}
+        self.inserter = RecordInserter(
+            run=run,
+            actor=actor,
+            custom_names=self.custom_names,
+            accounts=self.accounts,
+            tag_ids=self._tag_ids,
+        )
         # Runs that read this very file before: a row an earlier line of the file superseded
         # (the same key again further down) is not a change when the file comes again.
         self.same_file_runs: set[int] = set()
@@ -265,17 +223,13 @@ class BatchWriter:
         bad = [i for i in items if isinstance(i, BadRow)]
         rows = [i for i in items if isinstance(i, Prepared)]
         if bad:
-            QuarantinedRow.objects.bulk_create(
+            bulk.insert_rows(
+                QuarantinedRow,
+                ("run_id", "line", "reason", "message", "raw", "resolved_by_id"),
                 [
-                    QuarantinedRow(
-                        run=self.run,
-                        line=b.line,
-                        reason=b.reason,
-                        message=b.message,
-                        raw=_jsonable_raw(b.raw),
-                    )
+                    (self.run.pk, b.line, b.reason, b.message, _dumps(_jsonable_raw(b.raw)), None)
                     for b in bad
-                ]
+                ],
             )
             result.quarantined += len(bad)
             for b in bad:
@@ -323,34 +277,45 @@ class BatchWriter:
         if changed:
             self._update(changed, now, events, result)
         if events:
-            audit.record_many(events)
+            audit.insert_many(events)
 
     # -- new rows -----------------------------------------------------------------------------
 
     def _matches(self, rows: list[Prepared]) -> dict[str, int]:
-        """email → id of an existing customer the actor may change, for new rows."""
+        """email → id of an existing customer the actor may change, for new rows.
+
+        Two queries a batch, each on an index: the addresses (lower(email); imports store
+        them lower-cased, a person may have typed capitals), then which of their owners the
+        actor may change. One query with the permission subquery inside made PostgreSQL
+        scan every customer for each batch."""
         if self._matchable is None:
             return {}
         emails = {e["email"] for r in rows for e in r.values.get("emails", [])}
         if not emails:
             return {}
         parent = "contact" if self.entity == "contact" else "account"
-        found = (
+        found = list(
             EmailAddress.objects.annotate(lowered=Lower("email"))
-            .filter(lowered__in=emails, **{f"{parent}__in": self._matchable.values("pk")})
+            .filter(lowered__in=emails, **{f"{parent}__isnull": False})
             .values_list("lowered", f"{parent}_id")
             .order_by("id")
         )
+        if not found:
+            return {}
+        allowed = set(
+            self._matchable.filter(pk__in={pk for _, pk in found}).values_list("pk", flat=True)
+        )
         matches: dict[str, int] = {}
         for email, parent_id in found:
-            matches.setdefault(email, parent_id)
+            if parent_id in allowed:
+                matches.setdefault(email, parent_id)
         return matches
 
     def _create(
         self, rows: list[Prepared], now: datetime.datetime, events: list[AuditEvent], result
     ) -> None:
         matches = self._matches(rows)
-        joined: list[tuple[Prepared, int]] = []
+        joined: list[tuple[Prepared, int | Prepared]] = []
         fresh: list[Prepared] = []
         seen_emails: dict[str, Prepared] = {}
         for row in rows:
@@ -362,89 +327,35 @@ class BatchWriter:
             twin = next((seen_emails[e] for e in emails if e in seen_emails), None)
             if twin is not None and self.run.match_by == "email":
                 # Two new rows of one batch share an email: the second joins the first.
-                joined.append((row, -id(twin)))
+                joined.append((row, twin))
                 continue
             fresh.append(row)
             for e in emails:
                 seen_emails.setdefault(e, row)
 
-        records = [self._new_record(row, now) for row in fresh]
-        self.model.objects.bulk_create(records)
-        by_row: dict[int, Any] = {id(row): rec for row, rec in zip(fresh, records, strict=True)}
-        self._add_children(list(zip(fresh, records, strict=True)), now, fresh_records=True)
-        for row, record in zip(fresh, records, strict=True):
-            events.append(
-                audit.build(
-                    actor=self.actor,
-                    action=AuditEvent.Action.CREATE,
-                    obj=record,
-                    changes=_create_changes(self.entity, record, row.values),
-                )
-            )
+        fresh_ids = self.inserter.create(fresh, now, events)
+        id_of_row = {id(row): pk for row, pk in zip(fresh, fresh_ids, strict=True)}
         result.created += len(fresh)
-        for row, record in zip(fresh, records, strict=True):
-            result.outcomes[row.line] = ("created", record.pk)
+        for row, pk in zip(fresh, fresh_ids, strict=True):
+            result.outcomes[row.line] = ("created", pk)
 
         # Rows that join an existing customer fill its empty fields and add contact points.
-        joined_records: list[tuple[Prepared, Any]] = []
+        pairs: list[tuple[Prepared, int]] = list(zip(fresh, fresh_ids, strict=True))
         if joined:
-            ids = [t for _, t in joined if t > 0]
-            loaded = {r.pk: r for r in self.model.objects.filter(pk__in=ids)}
-            for row, target in joined:
-                record = loaded.get(target) if target > 0 else by_row.get(-target)
+            wanted = [t if isinstance(t, int) else id_of_row[id(t)] for _, t in joined]
+            loaded = {r.pk: r for r in self.model.objects.filter(pk__in=wanted)}
+            for (row, join), pk in zip(joined, wanted, strict=True):
+                record = loaded.get(pk)
                 if record is None:
-                    record = self._new_record(row, now)
-                    record.save()
-                    events.append(
-                        audit.build(
-                            actor=self.actor,
-                            action=AuditEvent.Action.CREATE,
-                            obj=record,
-                            changes=_create_changes(self.entity, record, row.values),
-                        )
-                    )
-                    self._add_children([(row, record)], now, fresh_records=True)
+                    pk = self.inserter.create([row], now, events)[0]
                     result.created += 1
                 else:
                     self._fill(record, row, now, events)
                     result.updated += 1
-                joined_records.append((row, record))
-                result.outcomes[row.line] = ("created" if target < 0 else "matched", record.pk)
-
-        SourceRecord.objects.bulk_create(
-            [
-                SourceRecord(
-                    source=self.source,
-                    source_key=row.key,
-                    payload=row.payload,
-                    normalised=row.values,
-                    problems=row.problems,
-                    content_hash=row.content_hash,
-                    line=row.line,
-                    first_seen_at=now,
-                    last_seen_at=now,
-                    last_run=self.run,
-                    **{self.entity: record},
-                )
-                for row, record in [*zip(fresh, records, strict=True), *joined_records]
-            ]
-        )
-
-    def _new_record(self, row: Prepared, now: datetime.datetime) -> Any:
-        values = row.values
-        record: Any = self.model(created_at=now, updated_at=now)
-        for name in SIMPLE_FIELDS[self.entity]:
-            value = _field_value(self.entity, name, values)
-            if value is not None:
-                setattr(record, name, value)
-        record.custom_fields = self._custom(values)
-        if self.actor is not None:
-            record.owner = self.actor
-            record.team_id = self.actor.team_id
-        emails = [e["email"] for e in values.get("emails", [])]
-        pairs = [(p["number"], p["e164"]) for p in values.get("phones", [])]
-        record.search_document = _search_document(record, emails, pairs)
-        return record
+                pairs.append((row, pk))
+                status = "created" if isinstance(join, Prepared) else "matched"
+                result.outcomes[row.line] = (status, pk)
+        source_record_rows(run=self.run, pairs=pairs, now=now)
 
     def _custom(self, values: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -453,100 +364,9 @@ class BatchWriter:
             if k.startswith("custom.") and k[7:] in self.custom_names
         }
 
-    def _add_children(
-        self, pairs: list[tuple[Prepared, Any]], now: datetime.datetime, *, fresh_records: bool
-    ) -> None:
-        """Contact points, the account link and tags of records created in this batch."""
-        parent = self.entity
-        emails: list[EmailAddress] = []
-        phones: list[PhoneNumber] = []
-        addresses: list[PostalAddress] = []
-        links: list[AccountRelationship] = []
-        tag_links: list[Any] = []
-        for row, record in pairs:
-            values = row.values
-            for i, item in enumerate(_unique_by(values.get("emails", []), "email")):
-                emails.append(
-                    EmailAddress(
-                        email=item["email"],
-                        kind=item["kind"] if item["kind"] in EmailAddress.Kind.values else "other",
-                        is_primary=i == 0,
-                        created_at=now,
-                        updated_at=now,
-                        **{parent: record},
-                    )
-                )
-            for i, item in enumerate(_unique_by(values.get("phones", []), "e164")):
-                phones.append(
-                    PhoneNumber(
-                        number=item["number"],
-                        e164=item["e164"],
-                        extension=item["extension"][:10],
-                        kind=item["kind"] if item["kind"] in PhoneNumber.Kind.values else "other",
-                        is_primary=i == 0,
-                        created_at=now,
-                        updated_at=now,
-                        **{parent: record},
-                    )
-                )
-            address = _address(values)
-            if address:
-                addresses.append(
-                    PostalAddress(
-                        is_primary=True,
-                        created_at=now,
-                        updated_at=now,
-                        **address,
-                        **{parent: record},
-                    )
-                )
-            if parent == "contact" and values.get("account.name"):
-                account_id = self._account_id(values["account.name"], now)
-                links.append(
-                    AccountRelationship(
-                        contact=record,
-                        account_id=account_id,
-                        is_primary=True,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            tags = values.get(f"{parent}.tags") or []
-            if tags:
-                through = self.model.tags.through
-                for tag_id in self._tag_ids(tags):
-                    tag_links.append(through(**{f"{parent}_id": record.pk, "tag_id": tag_id}))
-        EmailAddress.objects.bulk_create(emails)
-        PhoneNumber.objects.bulk_create(phones)
-        PostalAddress.objects.bulk_create(addresses)
-        AccountRelationship.objects.bulk_create(links, ignore_conflicts=True)
-        if tag_links:
-            self.model.tags.through.objects.bulk_create(tag_links, ignore_conflicts=True)
-
     def _account_id(self, name: str, now: datetime.datetime) -> int:
         """The account of that name (case-insensitive), created once per run when missing."""
-        folded = name.casefold()
-        if folded in self._accounts:
-            return self._accounts[folded]
-        found = (
-            # Both sides lower-cased by the database: SQLite's lower() only folds ASCII.
-            Account.objects.annotate(lowered=Lower("name"))
-            .filter(lowered=Lower(Value(name)))
-            .order_by("id")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if found is None:
-            account = Account(name=name, created_at=now, updated_at=now)
-            if self.actor is not None:
-                account.owner = self.actor
-                account.team_id = self.actor.team_id
-            account.search_document = search.account_document(account, [], [])
-            account.save()
-            audit.record_create(actor=self.actor, obj=account, fields=["name", "owner", "team"])
-            found = account.pk
-        self._accounts[folded] = found
-        return found
+        return self.accounts.ids([name], now)[name.casefold()]
 
     def _tag_ids(self, names: Iterable[str]) -> list[int]:
         ids = []
@@ -589,40 +409,31 @@ class BatchWriter:
         versions = []
         for row, source_record in changed:
             versions.append(
-                SourceRecordVersion(
-                    record=source_record,
-                    replaced_by_run=self.run,
-                    payload=source_record.payload,
-                    normalised=source_record.normalised,
-                    problems=source_record.problems,
-                    content_hash=source_record.content_hash,
-                    line=source_record.line,
-                    last_seen_at=source_record.last_seen_at,
-                    last_run_id_before=source_record.last_run_id,
-                    contact_id_before=source_record.contact_id,
-                    account_id_before=source_record.account_id,
+                (
+                    source_record.pk,
+                    self.run.pk,
+                    _dumps(source_record.payload),
+                    _dumps(source_record.normalised),
+                    _dumps(source_record.problems),
+                    source_record.content_hash,
+                    source_record.line,
+                    bulk.db_datetime(source_record.last_seen_at),
+                    source_record.last_run_id,
+                    source_record.contact_id,
+                    source_record.account_id,
                 )
             )
-            record = records.get(getattr(source_record, f"{self.entity}_id"))
+            record_id = getattr(source_record, f"{self.entity}_id")
+            record = records.get(record_id)
             if record is None:
                 # The customer record was deleted in Patron: the source still sends it, so it
                 # comes back, linked to this source record.
-                record = self._new_record(row, now)
-                record.save()
-                self._add_children([(row, record)], now, fresh_records=True)
-                events.append(
-                    audit.build(
-                        actor=self.actor,
-                        action=AuditEvent.Action.CREATE,
-                        obj=record,
-                        changes=_create_changes(self.entity, record, row.values),
-                    )
-                )
+                record_id = self.inserter.create([row], now, events)[0]
                 result.created += 1
             else:
                 self._apply_delta(record, source_record.normalised, row.values, now, events)
                 result.updated += 1
-            result.outcomes[row.line] = ("updated", record.pk)
+            result.outcomes[row.line] = ("updated", record_id)
             source_record.payload = row.payload
             source_record.normalised = row.values
             source_record.problems = row.problems
@@ -630,8 +441,8 @@ class BatchWriter:
             source_record.line = row.line
             source_record.last_seen_at = now
             source_record.last_run = self.run
-            setattr(source_record, self.entity, record)
-        SourceRecordVersion.objects.bulk_create(versions)
+            setattr(source_record, f"{self.entity}_id", record_id)
+        bulk.insert_rows(SourceRecordVersion, VERSION_COLUMNS, versions)
         SourceRecord.objects.bulk_update(
             [r for _, r in changed],
             [
@@ -756,7 +567,7 @@ class BatchWriter:
                     )
                 )
                 touched = True
-        old_address, new_address = _address(old), _address(new)
+        old_address, new_address = address_of(old), address_of(new)
         if new_address and new_address != old_address:
             existing = PostalAddress.objects.filter(**{parent: record})
             target = None
@@ -883,21 +694,6 @@ def _without_repeated_keys(rows: list[Prepared]) -> Iterator[list[Prepared]]:
         yield chunk
 
 
-def _unique_by(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    seen: set[str] = set()
-    result = []
-    for item in items:
-        if item[key] not in seen:
-            seen.add(item[key])
-            result.append(item)
-    return result
-
-
-def _address(values: dict[str, Any]) -> dict[str, str]:
-    address = {k: values.get(f"address.{k}", "") for k in ADDRESS_KEYS}
-    return address if any(address.values()) else {}
-
-
 def _new_point(model, item, primary: bool, now, parent: str, record) -> Any:
     if model is EmailAddress:
         kind = item["kind"] if item["kind"] in EmailAddress.Kind.values else "other"
@@ -935,29 +731,9 @@ def _point_changes(point: Any, deleting: bool = False) -> dict[str, list[Any]]:
     return {k: [None, v] for k, v in values.items() if v not in (None, "")}
 
 
-def _create_changes(entity: str, record: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
-    """What a created record holds, its first contact points included (one event per record:
-    the points are created with it and go with it on revert)."""
-    changes: dict[str, list[Any]] = {}
-    for name in SIMPLE_FIELDS[entity]:
-        value = audit._jsonable(getattr(record, name))
-        if value not in (None, ""):
-            changes[name] = [None, value]
-    if record.custom_fields:
-        changes["custom_fields"] = [None, record.custom_fields]
-    if record.owner_id:
-        changes["owner"] = [None, record.owner_id]
-    if values.get("emails"):
-        changes["emails"] = [None, [e["email"] for e in values["emails"]]]
-    if values.get("phones"):
-        changes["phones"] = [None, [p["e164"] for p in values["phones"]]]
-    if _address(values):
-        changes["address"] = [None, ", ".join(v for v in _address(values).values() if v)]
-    if entity == "contact" and values.get("account.name"):
-        changes["account"] = [None, values["account.name"]]
-    if values.get(f"{entity}.tags"):
-        changes["tags"] = [None, values[f"{entity}.tags"]]
-    return changes
+def _dumps(value: Any) -> str:
+    """JSON as Django's JSONField stores it."""
+    return json.dumps(value)
 
 
 def _jsonable_raw(raw: Any) -> Any:
