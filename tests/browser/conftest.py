@@ -32,3 +32,4 @@ def sign_in() -> Callable[..., None]:
         page.wait_for_url(f"{base_url}/")
 
     return sign_in
+

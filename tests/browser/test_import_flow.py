@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from patron.integration import services
 from patron.integration.models import ImportRun
@@ -83,11 +84,13 @@ def test_upload_map_watch_and_report(
         def slow(_run: ImportRun) -> None:
             time.sleep(0.35)
 
-        worker = threading.Thread(
-            target=services.import_process,
-            args=(run.pk,),
-            kwargs={"progress": slow, "batch_size": 10},
-        )
+        def work() -> None:
+            try:
+                services.import_process(run.pk, progress=slow, batch_size=10)
+            finally:
+                connections.close_all()  # this thread's connection, before the test database goes
+
+        worker = threading.Thread(target=work)
         worker.start()
         expect(page.locator("#run-progress")).to_contain_text("Running")
         meter = page.locator("#run-progress .meter span")
