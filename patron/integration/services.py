@@ -237,6 +237,12 @@ def import_start(*, actor: Any, source: Source, upload: Any, file_name: str) -> 
     )
     run.columns = mapping.columns if mapping else []
     run.save()
+    if run.columns:
+        # The saved mapping fits only a file with the same columns (a source may send more
+        # than one kind of export): otherwise start from a fresh suggestion.
+        header, _ = readers.preview(path, file_options(run), rows=1)
+        if not {c["column"] for c in run.columns if c.get("target")} <= set(header):
+            run.columns = []
     if not run.columns:
         run.columns = suggest_columns(run)
         run.save(update_fields=["columns"])

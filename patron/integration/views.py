@@ -268,6 +268,17 @@ def _mapping_context(run: ImportRun, errors: dict[str, list[str]] | None = None)
     }
 
 
+def _raw_text(raw: Any) -> str:
+    """A quarantined row as received, for people: "column: value · column: value"."""
+    if isinstance(raw, dict) and set(raw) == {"text"}:
+        return str(raw["text"])
+    if isinstance(raw, dict):
+        return " · ".join(f"{k}: {v}" for k, v in raw.items() if v not in ("", None))
+    if isinstance(raw, list):
+        return " | ".join(str(v) for v in raw)
+    return str(raw)
+
+
 def _readable(values: dict[str, Any]) -> list[tuple[str, str]]:
     out = []
     for key, value in values.items():
@@ -278,7 +289,7 @@ def _readable(values: dict[str, Any]) -> list[tuple[str, str]]:
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         found = fieldmod.target(key)
-        label = found.label if found else key
+        label = found.label if found else {"emails": "Emails", "phones": "Phones"}.get(key, key)
         out.append((label, str(value)))
     return out
 
@@ -338,6 +349,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     progress = reports.run_progress(run)
     quarantined = Paginator(QuarantinedRow.objects.filter(run=run).order_by("line", "id"), 50)
     page = quarantined.get_page(request.GET.get("page"))
+    for row in page:
+        row.raw_text = _raw_text(row.raw)
     context = {
         "section": "imports",
         "run": run,
