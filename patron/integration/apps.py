@@ -11,7 +11,9 @@ class IntegrationConfig(AppConfig):
 
     def ready(self) -> None:
         from patron.core import jobs
+        from patron.customers import panels
 
         from .tasks import periodic
 
         jobs.register_periodic("integration", 60, periodic)
+        panels.register(panels.RecordPanel("sources", "Sources", "record_lineage"))

@@ -9,7 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -21,7 +22,7 @@ from patron.utils.export import csv_response
 from . import fields as fieldmod
 from . import reports, services
 from .forms import FileOptionsForm, SourceForm, UploadForm
-from .models import ImportRun, QuarantinedRow, Source
+from .models import ImportRun, QuarantinedRow, Source, SourceRecord
 
 
 def _sources(request: HttpRequest, action: str = "view"):
@@ -144,6 +145,36 @@ def source_map(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("source_detail", pk=source.pk)
     return redirect("import_map", pk=run.pk)
+
+
+# --- lineage on a customer's page ------------------------------------------------------------
+
+
+@login_required
+@domain_errors
+def record_lineage(request: HttpRequest, object_type: str, pk: int) -> HttpResponse:
+    """The "Sources" panel of a contact or account: every row each system sent about it."""
+    from patron.customers.models import Account, Contact
+
+    user = request_user(request)
+    model = {"contact": Contact, "account": Account}.get(object_type)
+    if model is None:
+        raise Http404("Unknown record type")
+    record = model.objects.restrict(user, "view").get(pk=pk)
+    records = list(
+        SourceRecord.objects.restrict(user, "view")
+        .filter(**{object_type: record})
+        .select_related("source")
+        .annotate(version_count=Count("versions"))
+        .order_by("-source__trust_rank", "source__name", "source_key")
+    )
+    for item in records:
+        item.payload_items = list(item.payload.items())
+    return render(
+        request,
+        "integration/partials/lineage.html",
+        {"record": record, "records": records, "object_type": object_type},
+    )
 
 
 # --- upload and mapping -----------------------------------------------------------------------

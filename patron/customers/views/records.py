@@ -17,7 +17,7 @@ from patron.core.exceptions import ConflictError
 from patron.core.permissions import can, may
 from patron.core.web import apply_validation_error, domain_errors, request_user
 
-from .. import selectors, services
+from .. import panels, selectors, services
 from ..forms import (
     EMAIL_KINDS,
     PHONE_KINDS,
@@ -59,6 +59,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "relationship_form": None,
         **timeline_context(request, contact=contact),
         **_points_context(contact, may_change),
+        "panels": panels.panels_for(request.user, "contact", contact.pk),
     }
     return render(request, "customers/contact_detail.html", context)
 
@@ -78,6 +79,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "members": list(selectors.account_members(user=request.user, account=account)),
         **timeline_context(request, account=account),
         **_points_context(account, may_change),
+        "panels": panels.panels_for(request.user, "account", account.pk),
     }
     return render(request, "customers/account_detail.html", context)
 

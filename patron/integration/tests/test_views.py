@@ -153,3 +153,24 @@ def test_read_only_users_cannot_import(client, readonly_user, admin_user):
     assert client.post(reverse("import_action", args=[run.pk, "revert"])).status_code == 404
     assert upload(client).status_code == 403
     assert ImportRun.objects.count() == 1
+
+
+def test_contact_page_shows_where_its_values_came_from(client, admin_user, rep_south):
+    client.force_login(admin_user)
+    upload(client)
+    run = ImportRun.objects.get()
+    post = {"action": "start", "match_by": "email"}
+    for i, c in enumerate(run.columns):
+        post[f"target-{i}"] = c["target"]
+        post[f"transform-{i}"] = c["transform"]
+    client.post(reverse("import_map", args=[run.pk]), post)
+    anna = Contact.objects.get(last_name="Müller")
+    page = client.get(reverse("contact_detail", args=[anna.pk])).content.decode()
+    panel_url = reverse("record_lineage", args=["contact", anna.pk])
+    assert f'hx-get="{panel_url}"' in page
+    panel = client.get(panel_url).content.decode()
+    assert "Billing" in panel and "<dt>email</dt><dd>anna@example.com</dd>" in panel
+    assert "line 2" in panel and f"import #{run.pk}" in panel
+    # Someone who cannot see the contact cannot see its sources either.
+    client.force_login(rep_south)
+    assert client.get(panel_url).status_code == 404

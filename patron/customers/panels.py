@@ -1,0 +1,35 @@
+"""Side panels other apps add to contact and account pages (lineage from integration, later
+quality scores or open deals), loaded by htmx from the app's own URL, so this app never imports
+theirs. Apps register in their `AppConfig.ready()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class RecordPanel:
+    key: str
+    title: str
+    url_name: str  # a view taking (object_type, pk) and answering an HTML fragment
+    permission: str = ""  # a role permission the viewer needs to see the panel at all
+
+
+_panels: dict[str, RecordPanel] = {}
+
+
+def register(panel: RecordPanel) -> None:
+    _panels[panel.key] = panel
+
+
+def panels_for(user, object_type: str, pk: int) -> list[dict[str, str]]:
+    """The panels this user sees on a record page, with the URL each loads from."""
+    from patron.core.permissions import can
+
+    return [
+        {"key": p.key, "title": p.title, "url": reverse(p.url_name, args=[object_type, pk])}
+        for p in _panels.values()
+        if not p.permission or can(user, p.permission)
+    ]
