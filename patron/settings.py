@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "patron.customers",
     "patron.integration",
     "patron.webhooks",
+    "patron.quality",
 ]
 
 MIDDLEWARE = [

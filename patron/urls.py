@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("patron.core.urls")),
     path("imports/", include("patron.integration.urls")),
     path("webhooks/", include("patron.webhooks.urls")),
+    path("quality/", include("patron.quality.urls")),
     path("", include("patron.customers.urls")),
 ]

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class QualityConfig(AppConfig):
+    """Data quality: readiness reports, quality scores, entity resolution, survivorship,
+    lineage of golden-record values, the review queue, merge and unmerge."""
+
+    name = "patron.quality"
+    label = "quality"
+    verbose_name = "Data quality"
