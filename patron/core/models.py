@@ -124,6 +124,8 @@ class AuditEvent(models.Model):
         CREATE = "create", "Created"
         UPDATE = "update", "Updated"
         DELETE = "delete", "Deleted"
+        MERGE = "merge", "Merged"
+        UNMERGE = "unmerge", "Unmerged"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -48,7 +48,13 @@ RECORD_PARTS = {
     "postaladdress": "address",
     "accountrelationship": "relationship",
 }
-VERBS = {"create": "created", "update": "updated", "delete": "deleted", "merge": "merged"}
+VERBS = {
+    "create": "created",
+    "update": "updated",
+    "delete": "deleted",
+    "merge": "merged",
+    "unmerge": "updated",  # the restored records arrive as created
+}
 SEND_BATCH = 100  # deliveries per sending task
 
 _STATE = "_patron_webhooks_outbox"
