@@ -1,3 +1,124 @@
-from ninja import Router
+"""Data-quality endpoints: likely duplicates of a record, merge, undo."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from patron.core.models import User
+from patron.core.schemas import ERRORS, WRITE_ERRORS
+from patron.customers.models import Account, Contact
+
+from . import merge
+from .duplicates import likely_duplicates
+from .models import Merge
 
 router = Router(tags=["quality"])
+
+MODELS: dict[str, type[Contact] | type[Account]] = {"contact": Contact, "account": Account}
+
+
+class DuplicateOut(Schema):
+    id: int
+    name: str
+    reasons: list[str]
+
+
+class MergeIn(Schema):
+    object_type: Literal["contact", "account"]
+    survivor: int = Field(description="The record that stays.")
+    others: list[int] = Field(min_length=1, max_length=20, description="Records merged into it.")
+    choices: dict[str, int] = Field(
+        default_factory=dict,
+        description="Field (or custom.<name>) → id of the record whose value survives.",
+    )
+
+
+class MergeOut(Schema):
+    id: int
+    object_type: str
+    survivor: int
+    merged: list[int]
+    merged_names: list[str]
+    choices: dict[str, int]
+    created_at: datetime.datetime
+    undone_at: datetime.datetime | None
+
+
+def _out(done: Merge) -> MergeOut:
+    return MergeOut(
+        id=done.pk,
+        object_type=done.object_type,
+        survivor=done.survivor_id,
+        merged=done.merged_ids,
+        merged_names=done.merged_names,
+        choices=done.field_choices,
+        created_at=done.created_at,
+        undone_at=done.undone_at,
+    )
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined,return-value]
+
+
+def _visible_merge(request: HttpRequest, merge_id: int) -> Merge:
+    done = Merge.objects.get(pk=merge_id)
+    MODELS[done.object_type].objects.restrict(_actor(request), "view").get(pk=done.survivor_id)
+    return done
+
+
+def _duplicates(request: HttpRequest, object_type: str, record_id: int) -> list[DuplicateOut]:
+    record = MODELS[object_type].objects.restrict(_actor(request), "view").get(pk=record_id)
+    return [
+        DuplicateOut(id=c["record"].pk, name=str(c["record"]), reasons=c["reasons"])
+        for c in likely_duplicates(user=_actor(request), record=record)
+    ]
+
+
+@router.get(
+    "/contacts/{contact_id}/duplicates",
+    response={200: list[DuplicateOut], **ERRORS},
+    summary="Likely duplicates of a contact",
+)
+def contact_duplicates(request: HttpRequest, contact_id: int):
+    return _duplicates(request, "contact", contact_id)
+
+
+@router.get(
+    "/accounts/{account_id}/duplicates",
+    response={200: list[DuplicateOut], **ERRORS},
+    summary="Likely duplicates of an account",
+)
+def account_duplicates(request: HttpRequest, account_id: int):
+    return _duplicates(request, "account", account_id)
+
+
+@router.post("/merges", response={201: MergeOut, **WRITE_ERRORS}, summary="Merge records")
+def merge_create(request: HttpRequest, payload: MergeIn):
+    done = merge.record_merge(
+        actor=_actor(request),
+        object_type=payload.object_type,
+        survivor_id=payload.survivor,
+        other_ids=payload.others,
+        choices=payload.choices,
+    )
+    return Status(201, _out(done))
+
+
+@router.get("/merges/{merge_id}", response={200: MergeOut, **ERRORS}, summary="A merge")
+def merge_detail(request: HttpRequest, merge_id: int):
+    return _out(_visible_merge(request, merge_id))
+
+
+@router.post(
+    "/merges/{merge_id}/undo", response={200: MergeOut, **WRITE_ERRORS}, summary="Undo a merge"
+)
+def merge_undo(request: HttpRequest, merge_id: int):
+    done = _visible_merge(request, merge_id)
+    merge.merge_undo(actor=_actor(request), merge=done)
+    done.refresh_from_db()
+    return _out(done)

@@ -8,3 +8,8 @@ class QualityConfig(AppConfig):
     name = "patron.quality"
     label = "quality"
     verbose_name = "Data quality"
+
+    def ready(self) -> None:
+        from patron.customers import panels
+
+        panels.register(panels.RecordPanel("duplicates", "Possible duplicates", "duplicates_panel"))

@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import merge_views
+
+urlpatterns = [
+    path(
+        "duplicates/<str:object_type>/<int:pk>/",
+        merge_views.duplicates_panel,
+        name="duplicates_panel",
+    ),
+    path("merge/<str:object_type>/<int:pk>/", merge_views.merge_compare, name="merge_compare"),
+    path("merges/<int:pk>/undo/", merge_views.merge_undo, name="merge_undo"),
+]
