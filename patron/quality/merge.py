@@ -333,6 +333,8 @@ def merge_preview(records: Sequence[Contact | Account]) -> list[dict[str, Any]]:
         values = []
         for record in records:
             value = getattr(record, name)
+            if field.choices:
+                value = getattr(record, f"get_{name}_display")()
             if isinstance(value, datetime.date):
                 value = value.isoformat()
             values.append(_value_label(value))

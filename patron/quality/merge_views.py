@@ -96,6 +96,7 @@ def merge_compare(request: HttpRequest, object_type: str, pk: int) -> HttpRespon
     rows = merge.merge_preview(records) if others else []
     for row in rows:
         row["cells"] = list(zip(records, row["values"], strict=True))
+    attached = _attached_summary(records) if others else []
     candidates = [
         c for c in likely_duplicates(user=user, record=record) if c["record"] not in others
     ]
@@ -107,10 +108,24 @@ def merge_compare(request: HttpRequest, object_type: str, pk: int) -> HttpRespon
             "record": record,
             "records": records,
             "rows": rows,
+            "attached": attached,
             "candidates": candidates,
             "section": f"{object_type}_merge",
         },
     )
+
+
+def _attached_summary(records: list) -> list[dict]:
+    """What moves with each record: its contact points and the systems it came from."""
+    summary = []
+    for label, getter in (
+        ("Emails", lambda r: [e.email for e in r.emailaddresss.all()]),
+        ("Phones", lambda r: [p.e164 or p.number for p in r.phonenumbers.all()]),
+        ("Addresses", lambda r: [str(a) for a in r.postaladdresss.all()]),
+        ("Sources", lambda r: [f"{s.source.name} {s.source_key}" for s in r.source_records.all()]),
+    ):
+        summary.append({"label": label, "cells": [(r, getter(r)) for r in records]})
+    return summary
 
 
 @login_required
