@@ -217,7 +217,9 @@ class EventFactory:
             parent_id,
             changes,
         )
-        event = AuditEvent(*values)
+        # Positional values take the fast path of Model.__init__; from_db is its typed door.
+        event = AuditEvent.from_db(None, self._FIELDS, values)
+        event._state.adding = True
         cache = event._state.fields_cache
         cache["content_type"] = content_type
         if parent_type is not None:

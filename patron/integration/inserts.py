@@ -87,6 +87,8 @@ class AccountDirectory:
     def __init__(self, actor: User | None) -> None:
         self.actor = actor
         self._ids: dict[str, int] = {}
+        # account id → its name as stored (for the label of a link to it)
+        self.names: dict[int, str] = {}
 
     def ids(self, names: Iterable[str], now: datetime.datetime) -> dict[str, int]:
         """casefolded name → account id, for every name; one query for those not seen yet
@@ -118,12 +120,13 @@ class AccountDirectory:
                 values = ", ".join(["(%s)"] * len(chunk))
                 cursor.execute(
                     f"WITH wanted (name) AS (VALUES {values}) "  # noqa: S608 - no user text
-                    f"SELECT wanted.name, a.id FROM wanted JOIN {table} a "
+                    f"SELECT wanted.name, a.id, a.name FROM wanted JOIN {table} a "
                     "ON lower(a.name) = lower(wanted.name) ORDER BY a.id",
                     chunk,
                 )
-                for name, pk in cursor.fetchall():
+                for name, pk, stored in cursor.fetchall():
                     found.setdefault(name, pk)
+                    self.names[pk] = stored
         return found
 
     def _create(self, names: list[str], now: datetime.datetime) -> dict[str, int]:
@@ -161,6 +164,7 @@ class AccountDirectory:
             )
         bulk.insert_rows(Account, RECORD_COLUMNS["account"], rows)
         audit.insert_many(events)
+        self.names.update(zip(ids, names, strict=True))
         return dict(zip(names, ids, strict=True))
 
 

@@ -20,17 +20,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from patron.core import audit, bulk
 from patron.core.models import AuditEvent, CustomFieldDefinition, User
-from patron.customers import search
 from patron.customers.models import (
     Account,
-    AccountRelationship,
     Contact,
     EmailAddress,
     PhoneNumber,
@@ -38,13 +36,11 @@ from patron.customers.models import (
     Tag,
 )
 
+from .changes import ChangeSet
 from .inserts import AccountDirectory, RecordInserter, source_record_rows
 from .models import ImportRun, QuarantinedRow, Source, SourceRecord, SourceRecordVersion
 from .prepared import (
-    ADDRESS_KEYS,
-    SIMPLE_FIELDS,
     Prepared,
-    address_of,
     content_hash,
     prepare,
 )
@@ -68,6 +64,9 @@ VERSION_COLUMNS = (
 )
 
 
+STATISTICS_FROM = 10_000  # rows written by a run before its tables are first analyzed
+
+
 class RunLost(Exception):
     """Another process took the run over (this one was presumed dead); stop without writing."""
 
@@ -88,23 +87,6 @@ class BatchResult:
         self.problem_counts[code] = self.problem_counts.get(code, 0) + 1
 
 
-def _fields_of(entity: str) -> tuple[type[Contact] | type[Account], str]:
-    return (Contact, "contact.") if entity == "contact" else (Account, "account.")
-
-
-def _field_value(entity: str, name: str, values: dict[str, Any]) -> Any:
-    value = values.get(f"{entity}.{name}")
-    model, _ = _fields_of(entity)
-    model_field = model._meta.get_field(name)
-    if value is None:
-        if name == "lifecycle_stage":
-            return None  # keep the model default / current value
-        return None if model_field.null else ""
-    if name == "date_of_birth":
-        return datetime.date.fromisoformat(value)
-    return value
-
-
 class BatchWriter:
     """Writes batches of prepared rows for one run (one instance per worker process)."""
 
@@ -114,7 +96,7 @@ class BatchWriter:
         self.entity = self.source.entity
         self.actor = actor
         self.token = token
-        self.model, self.prefix = _fields_of(self.entity)
+        self.model: Any = Contact if self.entity == "contact" else Account
         self.custom_names = set(
             CustomFieldDefinition.objects.filter(object_type=self.entity).values_list(
                 "name", flat=True
@@ -139,6 +121,8 @@ class BatchWriter:
                 .values_list("pk", flat=True)
             )
         self._matchable: Any = None
+        self._written = 0
+        self._analyzed_at = STATISTICS_FROM // 2
         if actor is not None and run.match_by == "email":
             # A new row may only join a customer the importing user may change.
             self._matchable = self.model.objects.restrict(actor, "change")
@@ -154,6 +138,33 @@ class BatchWriter:
         finished: bool = False,
     ) -> BatchResult:
         """Write one batch and move the checkpoint, all or nothing."""
+        result = self._write_batch(items, rows_consumed=rows_consumed, bytes_done=bytes_done)
+        self._written += len(items)
+        if self._written >= 2 * self._analyzed_at:
+            self._refresh_statistics()
+        return result
+
+    def _refresh_statistics(self) -> None:
+        """ANALYZE the tables a large import grows, whenever this run has doubled what it
+        wrote since the last time (10k, 20k, 40k… rows; a dozen times for millions).
+
+        PostgreSQL plans a batch's lookups (source records by key, emails by address) from
+        table statistics; autovacuum refreshes them too late for a table that goes from
+        empty to a million rows in minutes, and with stale ones the planner scans every
+        source record of the source for each batch. Runs between batches, never inside
+        someone's transaction; SQLite plans these lookups on the unique indexes regardless."""
+        self._analyzed_at = max(self._written, STATISTICS_FROM // 2)
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return
+        tables = [SourceRecord, EmailAddress, PhoneNumber, PostalAddress, Account]
+        qn = connection.ops.quote_name
+        names = ", ".join(dict.fromkeys(qn(m._meta.db_table) for m in tables))
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {names}")
+
+    def _write_batch(
+        self, items: list[Prepared | BadRow], *, rows_consumed: int, bytes_done: int
+    ) -> BatchResult:
         try:
             with transaction.atomic():
                 result = self._write(items)
@@ -272,10 +283,20 @@ class BatchWriter:
             SourceRecord.objects.filter(pk__in=unchanged_ids).update(last_seen_at=now)
             result.unchanged += len(unchanged_ids)
         events: list[AuditEvent] = []
+        changes = ChangeSet(
+            entity=self.entity,
+            actor=self.actor,
+            accounts=self.accounts,
+            tag_ids=self._tag_ids,
+            custom_names=self.custom_names,
+            now=now,
+            events=events,
+        )
         if new_rows:
-            self._create(new_rows, now, events, result)
+            self._create(new_rows, now, changes, result)
         if changed:
-            self._update(changed, now, events, result)
+            self._update(changed, now, changes, result)
+        changes.flush()
         if events:
             audit.insert_many(events)
 
@@ -312,8 +333,9 @@ class BatchWriter:
         return matches
 
     def _create(
-        self, rows: list[Prepared], now: datetime.datetime, events: list[AuditEvent], result
+        self, rows: list[Prepared], now: datetime.datetime, changes: ChangeSet, result
     ) -> None:
+        events = changes.events
         matches = self._matches(rows)
         joined: list[tuple[Prepared, int | Prepared]] = []
         fresh: list[Prepared] = []
@@ -343,14 +365,14 @@ class BatchWriter:
         pairs: list[tuple[Prepared, int]] = list(zip(fresh, fresh_ids, strict=True))
         if joined:
             wanted = [t if isinstance(t, int) else id_of_row[id(t)] for _, t in joined]
-            loaded = {r.pk: r for r in self.model.objects.filter(pk__in=wanted)}
+            loaded = changes.load(wanted)
             for (row, join), pk in zip(joined, wanted, strict=True):
                 record = loaded.get(pk)
                 if record is None:
                     pk = self.inserter.create([row], now, events)[0]
                     result.created += 1
                 else:
-                    self._fill(record, row, now, events)
+                    changes.fill(record, row.values)
                     result.updated += 1
                 pairs.append((row, pk))
                 status = "created" if isinstance(join, Prepared) else "matched"
@@ -377,35 +399,17 @@ class BatchWriter:
             ids.append(self._tags[name])
         return ids
 
-    def _fill(self, record: Any, row: Prepared, now: datetime.datetime, events: list) -> None:
-        """A new row for a customer Patron already has: fill empty fields, add new points."""
-        changes: dict[str, list[Any]] = {}
-        for name in SIMPLE_FIELDS[self.entity]:
-            value = _field_value(self.entity, name, row.values)
-            current = getattr(record, name)
-            if value not in (None, "") and current in (None, "") and name != "lifecycle_stage":
-                changes[name] = [audit._jsonable(current), audit._jsonable(value)]
-                setattr(record, name, value)
-        custom = self._custom(row.values)
-        merged = {**custom, **(record.custom_fields or {})}
-        if merged != record.custom_fields:
-            changes["custom_fields"] = [record.custom_fields, merged]
-            record.custom_fields = merged
-        self._points_delta(record, {}, row.values, now, events)
-        if changes:
-            self._save_changes(record, changes, now, events)
-
     # -- changed rows -------------------------------------------------------------------------
 
     def _update(
         self,
         changed: list[tuple[Prepared, SourceRecord]],
         now: datetime.datetime,
-        events: list[AuditEvent],
+        changes: ChangeSet,
         result: BatchResult,
     ) -> None:
-        ids = [getattr(r, f"{self.entity}_id") for _, r in changed]
-        records = {r.pk: r for r in self.model.objects.filter(pk__in=[i for i in ids if i])}
+        events = changes.events
+        records = changes.load(getattr(r, f"{self.entity}_id") for _, r in changed)
         versions = []
         for row, source_record in changed:
             versions.append(
@@ -431,7 +435,7 @@ class BatchWriter:
                 record_id = self.inserter.create([row], now, events)[0]
                 result.created += 1
             else:
-                self._apply_delta(record, source_record.normalised, row.values, now, events)
+                changes.apply_delta(record, source_record.normalised, row.values)
                 result.updated += 1
             result.outcomes[row.line] = ("updated", record_id)
             source_record.payload = row.payload
@@ -457,216 +461,8 @@ class BatchWriter:
             ],
         )
 
-    def _apply_delta(
-        self,
-        record: Any,
-        old: dict[str, Any],
-        new: dict[str, Any],
-        now: datetime.datetime,
-        events: list[AuditEvent],
-    ) -> None:
-        """Apply what changed in the source since it last sent this row; fields the source did
-        not change keep whatever Patron users made of them."""
-        changes: dict[str, list[Any]] = {}
-        for name in SIMPLE_FIELDS[self.entity]:
-            key = f"{self.entity}.{name}"
-            if old.get(key) == new.get(key):
-                continue
-            value = _field_value(self.entity, name, new)
-            if value is None and name == "lifecycle_stage":
-                continue
-            current = getattr(record, name)
-            if audit._jsonable(current) != audit._jsonable(value):
-                changes[name] = [audit._jsonable(current), audit._jsonable(value)]
-                setattr(record, name, value)
-        custom_old = {k: v for k, v in old.items() if k.startswith("custom.")}
-        custom_new = {k: v for k, v in new.items() if k.startswith("custom.")}
-        if custom_old != custom_new:
-            merged = dict(record.custom_fields or {})
-            for key in set(custom_old) | set(custom_new):
-                name = key[7:]
-                if name not in self.custom_names or custom_old.get(key) == custom_new.get(key):
-                    continue
-                if key in custom_new:
-                    merged[name] = custom_new[key]
-                else:
-                    merged.pop(name, None)
-            if merged != record.custom_fields:
-                changes["custom_fields"] = [record.custom_fields, merged]
-                record.custom_fields = merged
-        self._points_delta(record, old, new, now, events)
-        if changes:
-            self._save_changes(record, changes, now, events)
-
-    def _save_changes(
-        self, record: Any, changes: dict[str, list[Any]], now: datetime.datetime, events: list
-    ) -> None:
-        record.version += 1
-        record.updated_at = now
-        record.search_document = _stored_search_document(record)
-        record.save(
-            update_fields=[*(c for c in changes), "version", "updated_at", "search_document"]
-        )
-        events.append(
-            audit.build(
-                actor=self.actor, action=AuditEvent.Action.UPDATE, obj=record, changes=changes
-            )
-        )
-
-    def _points_delta(
-        self,
-        record: Any,
-        old: dict[str, Any],
-        new: dict[str, Any],
-        now: datetime.datetime,
-        events: list[AuditEvent],
-    ) -> None:
-        """Emails, phones, address and account link that the source added or dropped."""
-        parent = self.entity
-        touched = False
-        for model, section, key in (
-            (EmailAddress, "emails", "email"),
-            (PhoneNumber, "phones", "e164"),
-        ):
-            before = {i[key]: i for i in old.get(section, [])}
-            after = {i[key]: i for i in new.get(section, [])}
-            if before == after and old:
-                continue
-            present = {
-                getattr(p, key).lower() if key == "email" else getattr(p, key): p
-                for p in model.objects.filter(**{parent: record})
-            }
-            for value in before.keys() - after.keys():
-                point = present.get(value)
-                if point is not None:
-                    events.append(
-                        audit.build(
-                            actor=self.actor,
-                            action=AuditEvent.Action.DELETE,
-                            obj=point,
-                            changes=_point_changes(point, deleting=True),
-                            parent=record,
-                        )
-                    )
-                    point.delete()
-                    present.pop(value)
-                    touched = True
-            for value, item in after.items():
-                if value in present:
-                    continue
-                point = _new_point(model, item, not present, now, parent, record)
-                point.save()
-                present[value] = point
-                events.append(
-                    audit.build(
-                        actor=self.actor,
-                        action=AuditEvent.Action.CREATE,
-                        obj=point,
-                        changes=_point_changes(point),
-                        parent=record,
-                    )
-                )
-                touched = True
-        old_address, new_address = address_of(old), address_of(new)
-        if new_address and new_address != old_address:
-            existing = PostalAddress.objects.filter(**{parent: record})
-            target = None
-            if old_address:
-                target = existing.filter(**old_address).first()
-            if target is None and not any(existing.filter(**new_address)[:1]):
-                target = PostalAddress(
-                    is_primary=not existing.exists(), created_at=now, **{parent: record}
-                )
-                for k, v in new_address.items():
-                    setattr(target, k, v)
-                target.updated_at = now
-                target.save()
-                events.append(
-                    audit.build(
-                        actor=self.actor,
-                        action=AuditEvent.Action.CREATE,
-                        obj=target,
-                        changes=_point_changes(target),
-                        parent=record,
-                    )
-                )
-            elif target is not None:
-                before = audit.snapshot(target, ADDRESS_KEYS)
-                for k in ADDRESS_KEYS:
-                    setattr(target, k, new_address.get(k, ""))
-                target.version += 1
-                target.updated_at = now
-                target.save()
-                events.append(
-                    audit.build(
-                        actor=self.actor,
-                        action=AuditEvent.Action.UPDATE,
-                        obj=target,
-                        changes=audit.diff(before, audit.snapshot(target, ADDRESS_KEYS)),
-                        parent=record,
-                    )
-                )
-        if (
-            parent == "contact"
-            and new.get("account.name")
-            and (new.get("account.name") != old.get("account.name"))
-        ):
-            account_id = self._account_id(new["account.name"], now)
-            link, created = AccountRelationship.objects.get_or_create(
-                contact=record,
-                account_id=account_id,
-                role="",
-                defaults={
-                    "is_primary": not record.relationships.exists(),
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-            if created:
-                events.append(
-                    audit.build(
-                        actor=self.actor,
-                        action=AuditEvent.Action.CREATE,
-                        obj=link,
-                        changes={"account": [None, account_id]},
-                        parent=record,
-                    )
-                )
-        new_tags = set(new.get(f"{parent}.tags") or []) - set(old.get(f"{parent}.tags") or [])
-        if new_tags:
-            before_tags = sorted(t.name for t in record.tags.all())
-            record.tags.add(*self._tag_ids(sorted(new_tags)))
-            after_tags = sorted(t.name for t in record.tags.all())
-            if after_tags != before_tags:
-                events.append(
-                    audit.build(
-                        actor=self.actor,
-                        action=AuditEvent.Action.UPDATE,
-                        obj=record,
-                        changes={"tags": [before_tags, after_tags]},
-                    )
-                )
-        if touched:
-            document = _stored_search_document(record)
-            if document != record.search_document:
-                self.model.objects.filter(pk=record.pk).update(search_document=document)
-                record.search_document = document
-
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _search_document(record: Any, emails: list[str], pairs: list[tuple[str, str]]) -> str:
-    if isinstance(record, Contact):
-        return search.contact_document(record, emails, pairs)
-    return search.account_document(record, emails, pairs)
-
-
-def _stored_search_document(record: Any) -> str:
-    """The search text from the record's saved emails and phones."""
-    emails = list(record.emailaddresss.values_list("email", flat=True))
-    pairs = list(record.phonenumbers.values_list("number", "e164"))
-    return _search_document(record, emails, pairs)
 
 
 def _merge(total: BatchResult, part: BatchResult) -> None:
@@ -692,43 +488,6 @@ def _without_repeated_keys(rows: list[Prepared]) -> Iterator[list[Prepared]]:
         keys.add(row.key)
     if chunk:
         yield chunk
-
-
-def _new_point(model, item, primary: bool, now, parent: str, record) -> Any:
-    if model is EmailAddress:
-        kind = item["kind"] if item["kind"] in EmailAddress.Kind.values else "other"
-        return EmailAddress(
-            email=item["email"],
-            kind=kind,
-            is_primary=primary,
-            created_at=now,
-            updated_at=now,
-            **{parent: record},
-        )
-    kind = item["kind"] if item["kind"] in PhoneNumber.Kind.values else "other"
-    return PhoneNumber(
-        number=item["number"],
-        e164=item["e164"],
-        extension=item["extension"][:10],
-        kind=kind,
-        is_primary=primary,
-        created_at=now,
-        updated_at=now,
-        **{parent: record},
-    )
-
-
-def _point_changes(point: Any, deleting: bool = False) -> dict[str, list[Any]]:
-    if isinstance(point, EmailAddress):
-        names = ["email", "kind", "is_primary"]
-    elif isinstance(point, PhoneNumber):
-        names = ["number", "e164", "extension", "kind", "is_primary"]
-    else:
-        names = ["kind", *ADDRESS_KEYS, "is_primary"]
-    values = audit.snapshot(point, names)
-    if deleting:
-        return {k: [v, None] for k, v in values.items() if v not in (None, "")}
-    return {k: [None, v] for k, v in values.items() if v not in (None, "")}
 
 
 def _dumps(value: Any) -> str:

@@ -30,6 +30,7 @@ from . import readers
 from .models import ImportRun, Mapping, QuarantinedRow, Source, SourceRecord
 from .pipeline import BatchWriter, Prepared, RunLost, prepare
 from .readers import BadRow, FileOptions
+from .workers import PARALLEL_FROM, default_workers, prepared_batches
 
 BATCH_SIZE = 2000
 STALE_AFTER = datetime.timedelta(seconds=120)
@@ -529,11 +530,14 @@ def import_process(
     force: bool = False,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
 ) -> ImportRun:
     """Work a queued (or abandoned) run to its end, batch by batch, from its checkpoint.
 
     Safe to call twice: a run someone else is working is left alone (unless `force`), a
-    finished run is returned as it is.
+    finished run is returned as it is. Rows are normalised in `workers` processes (by
+    default one per core for runs of `workers.PARALLEL_FROM` rows or more, else none);
+    batches are written in file order either way.
     """
     run = ImportRun.objects.select_related("source", "created_by").get(pk=run_id)
     was_cancelling = run.status == ImportRun.Status.CANCELLING
@@ -553,31 +557,37 @@ def import_process(
                     ImportRun.objects.filter(pk=run.pk).update(total_rows=total)
                     run.total_rows = total
             writer = BatchWriter(run, actor=actor, token=token)
-            normaliser = _normaliser(run)
-            key_column = _key_column(run)
             reader, rows = _row_source(run)
-            consumed = run.rows_done
-            batch: list[Prepared | BadRow] = []
-            last_line = 0
-            for item in rows(consumed):
-                consumed += 1
-                if isinstance(item, BadRow):
-                    batch.append(item)
-                else:
-                    line, row = item
-                    batch.append(prepare(line, row, normaliser, key_column))
-                    last_line = line
-                if len(batch) >= batch_size:
-                    writer.write(batch, rows_consumed=consumed, bytes_done=_bytes(reader, run))
-                    batch = []
+            if workers is None:
+                large = (run.total_rows or 0) - run.rows_done >= PARALLEL_FROM
+                workers = default_workers() if large else 0
+            batches = prepared_batches(
+                rows(run.rows_done),
+                normaliser=_normaliser(run),
+                key_column=_key_column(run),
+                batch_size=batch_size,
+                consumed=run.rows_done,
+                position=lambda: _bytes(reader, run),
+                workers=workers,
+            )
+            try:
+                for batch in batches:
+                    last = batch.bytes_done < 0  # the file was read to its end
+                    writer.write(
+                        batch.items,
+                        rows_consumed=batch.rows_consumed,
+                        bytes_done=run.file_size if last else batch.bytes_done,
+                    )
+                    if last:
+                        break
                     run.refresh_from_db()
                     if progress:
                         progress(run)
                     if run.status == ImportRun.Status.CANCELLING:
                         _finish(run, token, ImportRun.Status.CANCELLED)
                         return ImportRun.objects.get(pk=run.pk)
-            writer.write(batch, rows_consumed=consumed, bytes_done=run.file_size)
-            del last_line
+            finally:
+                batches.close()  # stops the worker processes, if any
             if run.kind == ImportRun.Kind.DATABASE and reader is not None:
                 reader.finish(run)
             _finish(run, token, ImportRun.Status.COMPLETED)
