@@ -33,3 +33,21 @@ def panels_for(user, object_type: str, pk: int) -> list[dict[str, str]]:
         for p in _panels.values()
         if not p.permission or can(user, p.permission)
     ]
+
+
+# --- hints beside the create form (a duplicate check, later others) ---------------------------
+
+_form_hints: dict[str, str] = {}
+
+
+def register_form_hint(key: str, url_name: str) -> None:
+    """A fragment shown beside the new-contact / new-account form and refreshed as the user
+    types; its view takes the object type and reads the form's fields from the query string."""
+    _form_hints[key] = url_name
+
+
+def form_hints_for(object_type: str) -> list[dict[str, str]]:
+    return [
+        {"key": key, "url": reverse(url_name, args=[object_type])}
+        for key, url_name in _form_hints.items()
+    ]

@@ -6,14 +6,14 @@ import datetime
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from patron.core.models import User
 from patron.core.schemas import ERRORS, WRITE_ERRORS
 from patron.customers.models import Account, Contact
 
 from . import merge
-from .duplicates import likely_duplicates
+from .duplicates import candidates, likely_duplicates
 from .models import Merge
 
 router = Router(tags=["quality"])
@@ -122,3 +122,44 @@ def merge_undo(request: HttpRequest, merge_id: int):
     merge.merge_undo(actor=_actor(request), merge=done)
     done.refresh_from_db()
     return _out(done)
+
+
+@router.get(
+    "/duplicate-check/contacts",
+    response={200: list[DuplicateOut], **ERRORS},
+    summary="Contacts that look like the one about to be created",
+)
+def contact_duplicate_check(
+    request: HttpRequest,
+    first_name: str = "",
+    last_name: str = "",
+    email: list[str] = Query([]),  # noqa: B008
+    phone: list[str] = Query([]),  # noqa: B008
+):
+    return _check(request, "contact", request.GET)
+
+
+@router.get(
+    "/duplicate-check/accounts",
+    response={200: list[DuplicateOut], **ERRORS},
+    summary="Accounts that look like the one about to be created",
+)
+def account_duplicate_check(
+    request: HttpRequest,
+    name: str = "",
+    domain: str = "",
+    email: list[str] = Query([]),  # noqa: B008
+    phone: list[str] = Query([]),  # noqa: B008
+):
+    return _check(request, "account", request.GET)
+
+
+def _check(request: HttpRequest, object_type: str, params) -> list[DuplicateOut]:
+    from .merge_views import values_from_query
+
+    found = candidates(
+        user=_actor(request), model=MODELS[object_type], **values_from_query(params, object_type)
+    )
+    return [
+        DuplicateOut(id=c["record"].pk, name=str(c["record"]), reasons=c["reasons"]) for c in found
+    ]

@@ -13,3 +13,4 @@ class QualityConfig(AppConfig):
         from patron.customers import panels
 
         panels.register(panels.RecordPanel("duplicates", "Possible duplicates", "duplicates_panel"))
+        panels.register_form_hint("duplicates", "duplicate_check")

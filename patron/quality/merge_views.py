@@ -16,7 +16,7 @@ from patron.core.web import domain_errors, request_user
 from patron.customers.models import Account, Contact
 
 from . import merge
-from .duplicates import likely_duplicates
+from .duplicates import candidates, likely_duplicates
 from .models import Merge
 
 MODELS: dict[str, type[Contact] | type[Account]] = {"contact": Contact, "account": Account}
@@ -51,6 +51,39 @@ def duplicates_panel(request: HttpRequest, object_type: str, pk: int) -> HttpRes
             "merges": merges,
             "may_merge": may(user, record, "change"),
         },
+    )
+
+
+def values_from_query(params, object_type: str) -> dict:
+    """The typed values a duplicate check looks at, phones normalised to E.164."""
+    from patron.core.permissions import organisation_settings
+    from patron.utils.phones import to_e164
+
+    region = organisation_settings().default_phone_region
+    phones = [to_e164(p, region) for p in params.getlist("phone") if p.strip()]
+    if object_type == "contact":
+        names = {k: params.get(k, "") for k in ("first_name", "last_name")}
+    else:
+        names = {k: params.get(k, "") for k in ("name", "domain")}
+    return {
+        "emails": [e for e in params.getlist("email") if "@" in e],
+        "phones": [p for p in phones if p],
+        "names": names,
+    }
+
+
+@login_required
+@domain_errors
+def duplicate_check(request: HttpRequest, object_type: str) -> HttpResponse:
+    """Beside the new-record form: customers that already look like the one being typed."""
+    model = _model(object_type)
+    found = candidates(
+        user=request_user(request), model=model, **values_from_query(request.GET, object_type)
+    )
+    return render(
+        request,
+        "quality/partials/duplicate_check.html",
+        {"candidates": found, "object_type": object_type},
     )
 
 

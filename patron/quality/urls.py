@@ -9,5 +9,6 @@ urlpatterns = [
         name="duplicates_panel",
     ),
     path("merge/<str:object_type>/<int:pk>/", merge_views.merge_compare, name="merge_compare"),
+    path("check/<str:object_type>/", merge_views.duplicate_check, name="duplicate_check"),
     path("merges/<int:pk>/undo/", merge_views.merge_undo, name="merge_undo"),
 ]

@@ -162,11 +162,9 @@ def record_create(request: HttpRequest, object_type: str) -> HttpResponse:
         else:
             messages.success(request, f"{record} was created.")
             return redirect(f"{object_type}_detail", pk=record.pk)
-    return render(
-        request,
-        "customers/record_form.html",
-        _form_context(request, object_type=object_type, form=form, rows=rows),
-    )
+    context = _form_context(request, object_type=object_type, form=form, rows=rows)
+    context["form_hints"] = panels.form_hints_for(object_type)
+    return render(request, "customers/record_form.html", context)
 
 
 def _apply_with_rows(form, rows: ContactPointRows, exc: ValidationError) -> None:

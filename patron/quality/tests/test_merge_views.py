@@ -98,3 +98,21 @@ def test_api_duplicates_merge_and_undo(api_as, admin_user, pair):
     again = api.post(f"/merges/{body['id']}/undo")
     assert again.status_code == 400
     assert Contact.objects.count() == 2
+
+
+def test_duplicate_check_while_typing(client, api_as, admin_user, pair):
+    ada, copy = pair
+    client.force_login(admin_user)
+    form = client.get(reverse("contact_create")).content.decode()
+    check_url = reverse("duplicate_check", args=["contact"])
+    assert f'hx-get="{check_url}"' in form
+    hint = client.get(check_url, {"first_name": "ada", "last_name": "Lovelace"}).content.decode()
+    assert "This contact may already exist." in hint and "same name" in hint
+    hint = client.get(check_url, {"first_name": "Zoe", "email": "ADA@EXAMPLE.COM"}).content
+    assert b"same email ada@example.com" in hint
+    assert b"may already exist" not in client.get(check_url, {"first_name": "Nobody"}).content
+    found = api_as(admin_user).get(
+        "/duplicate-check/contacts?first_name=Ada&last_name=Lovelace&phone=%2B44%2020%207946%200018"
+    )
+    assert found.status_code == 200, found.content
+    assert [d["id"] for d in found.json()] == [ada.pk, copy.pk]
