@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CONTACTS ?= 5000
 export PATRON_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: run test install serve demo lint format bench clean
+.PHONY: run test install serve demo lint format bench bench-import clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required"; exit 1; }
@@ -39,6 +39,10 @@ format: install
 
 bench: install
 	$(PY) benchmarks/api_latency.py
+
+## Import throughput: 100k and 1M messy rows on PostgreSQL, against COPY of the same rows
+bench-import: install
+	$(PY) benchmarks/import_throughput.py
 
 clean:
 	rm -rf $(VENV) var staticfiles
