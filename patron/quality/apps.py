@@ -14,3 +14,10 @@ class QualityConfig(AppConfig):
 
         panels.register(panels.RecordPanel("duplicates", "Possible duplicates", "duplicates_panel"))
         panels.register_form_hint("duplicates", "duplicate_check")
+        panels.register(panels.RecordPanel("quality", "Data quality", "score_panel"))
+
+        from patron.core import jobs
+
+        from .tasks import periodic
+
+        jobs.register_periodic("quality", 24 * 3600, periodic)

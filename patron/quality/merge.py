@@ -279,9 +279,9 @@ def merge_undo(*, actor: Any, merge: Merge) -> list[models.Model]:
     if not may(actor, survivor, "change"):
         raise PermissionDenied("You may not change this record.")
     snapshot = merge.snapshot
-    restored = []
+    restored: list[Any] = []
     for item in snapshot["records"]:
-        obj = _restore(model, item["values"])
+        obj: Any = _restore(model, item["values"])
         obj.save(force_insert=True)
         obj.tags.set(item["tags"])
         restored.append(obj)
@@ -295,7 +295,7 @@ def merge_undo(*, actor: Any, merge: Merge) -> list[models.Model]:
 
     fields = MERGEABLE_FIELDS[model]
     before = audit.snapshot(survivor, [*fields, "custom_fields"])
-    original = _restore(model, snapshot["survivor"])
+    original: Any = _restore(model, snapshot["survivor"])
     for name in fields:
         attname = survivor._meta.get_field(name).attname
         setattr(survivor, attname, getattr(original, attname))
@@ -329,7 +329,7 @@ def merge_preview(records: Sequence[Contact | Account]) -> list[dict[str, Any]]:
     model = type(records[0])
     rows = []
     for name in MERGEABLE_FIELDS[model]:
-        field = model._meta.get_field(name)
+        field: Any = model._meta.get_field(name)
         values = []
         for record in records:
             value = getattr(record, name)

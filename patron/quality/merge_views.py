@@ -104,8 +104,8 @@ def merge_compare(request: HttpRequest, object_type: str, pk: int) -> HttpRespon
         ids = [record.pk, *[o.pk for o in others]]
         choices = {
             key[7:]: int(value)
-            for key, value in request.POST.items()
-            if key.startswith("choice-") and value.isdigit()
+            for key in request.POST
+            if key.startswith("choice-") and (value := request.POST.get(key, "")).isdigit()
         }
         try:
             done = merge.record_merge(

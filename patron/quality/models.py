@@ -41,3 +41,46 @@ class Merge(models.Model):
     def __str__(self) -> str:
         names = ", ".join(self.merged_names) or ", ".join(str(i) for i in self.merged_ids)
         return f"{names} merged into {self.object_type} #{self.survivor_id}"
+
+
+class QualityScore(models.Model):
+    """A customer record's last computed quality score, for the dashboard's worst-records list
+    (a record page computes its own score live)."""
+
+    object_type = models.CharField(max_length=10, choices=Merge.ObjectType.choices)
+    object_id = models.BigIntegerField()
+    total = models.PositiveSmallIntegerField()
+    parts = models.JSONField(default=dict)
+    reasons = models.JSONField(default=list)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["object_type", "total", "object_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["object_type", "object_id"], name="quality_score_one")
+        ]
+        indexes = [models.Index(fields=["object_type", "total"], name="quality_score_total_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} #{self.object_id}: {self.total}"
+
+
+class QualitySnapshot(models.Model):
+    """One day's counts for one source and field: the trend charts read these rollups, never
+    the source records themselves."""
+
+    day = models.DateField(db_index=True)
+    source = models.ForeignKey("integration.Source", on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(max_length=100)
+    records = models.PositiveIntegerField()
+    filled = models.PositiveIntegerField()
+    flagged = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["day", "source", "field"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "source", "field"], name="quality_snapshot_one")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.source_id} {self.field}"

@@ -1,8 +1,11 @@
 from django.urls import path
 
-from . import merge_views
+from . import dashboard_views, merge_views
 
 urlpatterns = [
+    path("", dashboard_views.dashboard, name="quality_dashboard"),
+    path("refresh/", dashboard_views.dashboard_refresh, name="quality_dashboard_refresh"),
+    path("score/<str:object_type>/<int:pk>/", dashboard_views.score_panel, name="score_panel"),
     path(
         "duplicates/<str:object_type>/<int:pk>/",
         merge_views.duplicates_panel,
