@@ -17,6 +17,7 @@ class AssessForm(forms.Form):
     entity = forms.ChoiceField(
         choices=[("contact", "People"), ("account", "Organisations")],
         initial="contact",
+        required=False,
         label="Rows describe",
     )
     region = forms.CharField(
@@ -48,7 +49,7 @@ class AssessForm(forms.Form):
     def options(self) -> AssessOptions:
         data = self.cleaned_data
         return AssessOptions(
-            entity=data["entity"],
+            entity=data["entity"] or "contact",
             region=data["region"],
             encoding=data["encoding"] or None,
             delimiter=data["delimiter"] or None,

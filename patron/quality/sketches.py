@@ -124,6 +124,11 @@ class FirstExamples:
         return len(self.items) >= self.limit
 
 
+def _zeros(slots: int) -> array[int]:
+    """A zeroed table, allocated once (no intermediate bytes object of the same size)."""
+    return array("Q", [0]) * slots
+
+
 class KeyTable:
     """Occurrences of keys of a few kinds (email, phone, …) in one open-addressing table.
 
@@ -141,7 +146,7 @@ class KeyTable:
         self.slots = 1 << slots_log2
         self.mask = self.slots - 1
         self.limit = int(self.slots * 0.6)
-        self.table = array("Q", bytes(8 * self.slots))
+        self.table = _zeros(self.slots)
         self.used = 0
         self.level = 0
         self.kinds: list[str] = []
@@ -193,7 +198,7 @@ class KeyTable:
         while self.used > self.limit // 2:
             self.level += 1
             old = self.table
-            self.table = array("Q", bytes(8 * self.slots))
+            self.table = _zeros(self.slots)  # the old and the new table, briefly
             self.used = 0
             fp_mask = (1 << self.FP_BITS) - 1
             for entry in old:
