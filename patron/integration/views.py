@@ -381,7 +381,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     quarantined = Paginator(QuarantinedRow.objects.filter(run=run).order_by("line", "id"), 50)
     page = quarantined.get_page(request.GET.get("page"))
     for row in page:
-        row.raw_text = _raw_text(row.raw)
+        row.raw_text = _raw_text(row.raw)  # type: ignore[attr-defined]
     context = {
         "section": "imports",
         "run": run,

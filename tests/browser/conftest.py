@@ -32,4 +32,3 @@ def sign_in() -> Callable[..., None]:
         page.wait_for_url(f"{base_url}/")
 
     return sign_in
-

@@ -46,7 +46,7 @@ def outcome(run: ImportRun) -> dict[str, Any]:
             run.problem_counts,
         ),
         "records": sorted(
-            (r.source_key, r.content_hash, r.line, contacts[r.contact_id])
+            (r.source_key, r.content_hash, r.line, contacts.get(r.contact_id or 0))
             for r in SourceRecord.objects.filter(last_run=run)
         ),
         "quarantine": sorted(QuarantinedRow.objects.filter(run=run).values_list("line", "reason")),
