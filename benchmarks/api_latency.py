@@ -4,7 +4,7 @@ Builds (or reuses, when it already holds that many contacts) a demo database wit
 `patron demo`, then measures in-process with django.test.Client, signed in as a sales rep
 (rep1) and as the administrator:
 
-* the API contact list (GET /api/contacts?limit=50),
+* the API contact list (GET /api/contacts?limit=50) and account list (GET /api/accounts?limit=50),
 * API search by name, by email and by phone (GET /api/contacts?q=...&limit=50), with real
   values picked from the data and varied per request,
 * the contact detail page (GET /contacts/<id>/).
@@ -174,6 +174,7 @@ def scenario_urls(user: Any, n: int, rng: random.Random) -> dict[str, list[str]]
 
     return {
         "API list (limit=50)": ["/api/contacts?limit=50"] * n,
+        "API accounts (limit=50)": ["/api/accounts?limit=50"] * n,
         "API search: name": [q(f"{p['first_name']} {p['last_name']}".strip()) for p in people],
         "API search: email": [q(p["email"]) for p in people],
         # Half as typed (national or international format), half in E.164.
@@ -248,7 +249,7 @@ def measure(client: Any, urls: list[str], warmup: int) -> dict[str, Any]:
 
 
 def target_for(scenario: str) -> float | None:
-    if scenario.startswith("API list"):
+    if scenario.startswith(("API list", "API accounts")):
         return TARGETS_MS["list"]
     if scenario.startswith("API search"):
         return TARGETS_MS["search"]
@@ -328,6 +329,7 @@ def main() -> None:
     import patron.wsgi  # noqa: F401
 
     rng = random.Random(args.seed)
+    load_before = os.getloadavg()
     rows = []
     for username in ("rep1", "admin"):
         user = User.objects.select_related("role").get(username=username)
@@ -341,7 +343,8 @@ def main() -> None:
     print()
     print(
         f"{args.contacts:,} contacts on {connection.vendor}, {os.cpu_count()} cores, "
-        f"{args.requests} requests per row (in-process, django.test.Client)"
+        f"{args.requests} requests per row (in-process, django.test.Client); load average "
+        f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
     print_table(rows)
     result = {
@@ -349,6 +352,8 @@ def main() -> None:
         "database_url": args.database_url.split("@")[-1],
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine(),
+        # Other work on the machine skews the figures: the 1/5/15-minute load averages.
+        "load_average": {"before": load_before, "after": os.getloadavg()},
         "generation": generation,
         "targets_ms": TARGETS_MS,
         "rows": rows,

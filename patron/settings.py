@@ -155,6 +155,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+SESSION_ENGINE = "patron.core.sessions"  # Django's database sessions, read with plain SQL
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("PATRON_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -12,23 +12,45 @@ visibility they inherit (an email inherits the visibility of its contact).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 
 from . import context
+from .db import PlainRead
 from .models import OrganisationSettings, RecordVisibility, User
 
 ACTIONS = ("view", "add", "change", "delete", "export")
 
 
+@functools.cache
+def _settings_read() -> PlainRead:
+    return PlainRead(OrganisationSettings, "s")
+
+
+def _read_settings() -> OrganisationSettings:
+    """The settings row, read with a plain SELECT (every request of a user whose role does
+    not see every record reads it); created with its defaults if it is missing."""
+    read = _settings_read()
+    table = connection.ops.quote_name(OrganisationSettings._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {read.columns()} FROM {table} s WHERE s.id = 1")
+        row = cursor.fetchone()
+    if row is not None:
+        return read.build(row)
+    settings, _ = OrganisationSettings.objects.get_or_create(pk=1)
+    return settings
+
+
 def organisation_settings() -> OrganisationSettings:
-    """The organisation settings, read once per request/command."""
+    """The organisation settings, read once per request/command (never cached longer: other
+    worker processes must see a change at once, see decision 0008)."""
     ctx = context.current()
     cached = ctx.cache.get("org_settings")
     if cached is None:
-        cached, _ = OrganisationSettings.objects.get_or_create(pk=1)
+        cached = _read_settings()
         ctx.cache["org_settings"] = cached
     return cached
 

@@ -6,11 +6,11 @@ import functools
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from django.db import models
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.query import ModelIterable
+from django.db import connection, models
+from django.db.models import Expression, Prefetch, Q, QuerySet
+from django.db.models.query import ModelIterable, ValuesIterable
 
 from patron.core import audit
 from patron.core.models import AuditEvent, Role, Team, User
@@ -30,88 +30,131 @@ from .models import (
 )
 
 
-def _primary_point(model: type[models.Model], owner: str, column: str) -> Subquery:
-    """`column` of the record's primary email/phone (primary first, then the oldest): the
-    same row the detail page lists first, read in the list query instead of prefetching
-    every email and phone of the page as model instances."""
-    return Subquery(
-        model._default_manager.filter(**{owner: OuterRef("pk")})
-        .order_by("-is_primary", "id")
-        .values(column)[:1]
-    )
+class PrimaryPoint(Expression):
+    """`column` of the record's primary email/phone (primary first, then the oldest): the same
+    row the detail page lists first, read in the list query instead of prefetching every
+    email and phone of the page as model instances.
+
+    The SQL Django writes for `Subquery(model.objects.filter(<owner>=OuterRef("pk"))
+    .order_by("-is_primary", "id").values(column)[:1])`, written directly: resolving and
+    compiling that inner queryset three times a list request cost more than running it.
+    The outer table is referred to by the alias the query gives it, relabelled with it."""
+
+    def __init__(self, model: type[models.Model], owner: str, column: str):
+        super().__init__(output_field=cast(models.Field, model._meta.get_field(column)))
+        self.model = model
+        self.owner = owner
+        self.column = column
+        self.outer_alias: str | None = None
+
+    def resolve_expression(
+        self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False
+    ):
+        clone = self.copy()
+        clone.outer_alias = query.get_initial_alias()
+        return clone
+
+    def relabeled_clone(self, change_map):
+        clone = self.copy()
+        clone.outer_alias = change_map.get(self.outer_alias, self.outer_alias)
+        return clone
+
+    def get_group_by_cols(self):
+        return [self]
+
+    def as_sql(self, compiler, connection):
+        quote = compiler.quote_name
+        meta = self.model._meta
+        outer_pk = meta.get_field(self.owner).target_field.column  # type: ignore[union-attr]
+        point = "p"
+        sql = (
+            f"SELECT {point}.{quote(meta.get_field(self.column).column)}"
+            f" FROM {quote(meta.db_table)} {point}"
+            f" WHERE {point}.{quote(meta.get_field(self.owner).column)}"
+            f" = {quote(self.outer_alias)}.{quote(outer_pk)}"
+            f" ORDER BY {point}.{quote(meta.get_field('is_primary').column)} DESC,"
+            f" {point}.{quote(meta.pk.column)} ASC LIMIT 1"  # type: ignore[union-attr]
+        )
+        return f"({sql})", ()
 
 
 def _with_primary_points(qs: QuerySet, owner: str) -> QuerySet:
     return qs.annotate(
-        primary_email=_primary_point(EmailAddress, owner, "email"),
-        primary_phone_e164=_primary_point(PhoneNumber, owner, "e164"),
-        primary_phone_number=_primary_point(PhoneNumber, owner, "number"),
+        primary_email=PrimaryPoint(EmailAddress, owner, "email"),
+        primary_phone_e164=PrimaryPoint(PhoneNumber, owner, "e164"),
+        primary_phone_number=PrimaryPoint(PhoneNumber, owner, "number"),
     )
 
 
-def _tag_lists(model: type[models.Model], rows: list[Any]) -> None:
-    """`tag_list` on each row: its tags as `{"name", "color"}` dicts, by name."""
-    column = f"{model._meta.model_name}_id"
-    tags: dict[int, list[dict[str, str]]] = {row.pk: [] for row in rows}
-    for owner_id, name, color in (
-        model.tags.through.objects.filter(**{f"{column}__in": list(tags)})  # type: ignore[attr-defined]
-        .order_by("tag__name")
-        .values_list(column, "tag__name", "tag__color")
-    ):
-        tags[owner_id].append({"name": name, "color": color})
-    for row in rows:
-        row.tag_list = tags[row.pk]
+# What a list row reads from other tables, one plain SQL query per table and page: the rows'
+# ids are the only input (they come from a query that went through `restrict`), and the
+# statements never change, so the ORM's work of building and compiling them each time (a
+# tenth of the list request) bought nothing. The ORM's `values_list` gave the same rows.
 
 
-def _account_link_lists(rows: list[Any]) -> None:
-    """`account_links` on each contact: its relationships (primary first, then the oldest) as
-    dicts shaped like `ContactAccountOut`, the account as `{"id", "name"}`."""
-    links: dict[int, list[dict[str, Any]]] = {row.pk: [] for row in rows}
-    for (
-        contact_id,
-        pk,
-        version,
-        account_id,
-        account_name,
-        role,
-        is_primary,
-        started_on,
-        ended_on,
-    ) in (
-        AccountRelationship.objects.filter(contact_id__in=list(links))
-        .order_by("-is_primary", "id")
-        .values_list(
-            "contact_id",
-            "id",
-            "version",
-            "account_id",
-            "account__name",
-            "role",
-            "is_primary",
-            "started_on",
-            "ended_on",
-        )
-    ):
+def _quoted(*names: str) -> list[str]:
+    return [connection.ops.quote_name(n) for n in names]
+
+
+def _tags_by_owner(model: type[models.Model], ids: list[int]) -> dict[int, list[dict[str, str]]]:
+    """The tags of each record in `ids` as `{"name", "color"}` dicts, by name."""
+    tags: dict[int, list[dict[str, str]]] = {pk: [] for pk in ids}
+    if not ids:
+        return tags
+    through = model.tags.through._meta  # type: ignore[attr-defined]
+    owner_column = through.get_field(model._meta.model_name).column
+    tag_column = through.get_field("tag").column
+    link, owner, tag_id, tag_table = _quoted(
+        through.db_table, owner_column, tag_column, Tag._meta.db_table
+    )
+    sql = (
+        f"SELECT l.{owner}, t.name, t.color FROM {link} l INNER JOIN {tag_table} t"
+        f" ON t.id = l.{tag_id} WHERE l.{owner} IN ({', '.join(['%s'] * len(ids))})"
+        " ORDER BY t.name"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        for owner_id, name, color in cursor.fetchall():
+            tags[owner_id].append({"name": name, "color": color})
+    return tags
+
+
+def _account_links_by_contact(ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The relationships of each contact in `ids` (primary first, then the oldest) as dicts
+    shaped like `ContactAccountOut`, the account as `{"id", "name"}`."""
+    links: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
+    if not ids:
+        return links
+    relationships, accounts = _quoted(AccountRelationship._meta.db_table, Account._meta.db_table)
+    sql = (
+        "SELECT r.contact_id, r.id, r.version, r.account_id, a.name, r.role, r.is_primary,"
+        f" r.started_on, r.ended_on FROM {relationships} r INNER JOIN {accounts} a"
+        f" ON a.id = r.account_id WHERE r.contact_id IN ({', '.join(['%s'] * len(ids))})"
+        " ORDER BY r.is_primary DESC, r.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        rows = cursor.fetchall()
+    for contact_id, pk, version, account_id, name, role, primary, started, ended in rows:
         links[contact_id].append(
             {
                 "id": pk,
                 "version": version,
                 "account_id": account_id,
-                "account": {"id": account_id, "name": account_name},
+                "account": {"id": account_id, "name": name},
                 "role": role,
-                "is_primary": is_primary,
-                "started_on": started_on,
-                "ended_on": ended_on,
+                "is_primary": bool(primary),
+                "started_on": started,
+                "ended_on": ended,
             }
         )
-    for row in rows:
-        row.account_links = links[row.pk]
+    return links
 
 
 class _ListIterable(ModelIterable):
-    """Model rows plus what a list row reads from other tables, one `values_list` query per
-    table and batch (the whole result, or each chunk of `.iterator(chunk_size=...)`): no
-    model instances and no prefetch machinery for the relationships and tags."""
+    """Model rows plus what a list row reads from other tables, one query per table and
+    batch (the whole result, or each chunk of `.iterator(chunk_size=...)`): no model
+    instances and no prefetch machinery for the relationships and tags."""
 
     def attach(self, rows: list[Any]) -> None:
         raise NotImplementedError
@@ -128,13 +171,19 @@ class _ListIterable(ModelIterable):
 
 class _ContactListIterable(_ListIterable):
     def attach(self, rows: list[Any]) -> None:
-        _account_link_lists(rows)
-        _tag_lists(Contact, rows)
+        ids = [row.pk for row in rows]
+        links = _account_links_by_contact(ids)
+        tags = _tags_by_owner(Contact, ids)
+        for row in rows:
+            row.account_links = links[row.pk]
+            row.tag_list = tags[row.pk]
 
 
 class _AccountListIterable(_ListIterable):
     def attach(self, rows: list[Any]) -> None:
-        _tag_lists(Account, rows)
+        tags = _tags_by_owner(Account, [row.pk for row in rows])
+        for row in rows:
+            row.tag_list = tags[row.pk]
 
 
 def _listed(qs: QuerySet, iterable_class: type[ModelIterable]) -> QuerySet:
@@ -149,9 +198,9 @@ def contacts_for_list(qs: QuerySet[Contact]) -> QuerySet[Contact]:
     (relationships, primary first, as dicts with the account's id and name) and `tag_list`
     (`{"name", "color"}` dicts), filled when the rows are read.
 
-    Plain lists filled from `values_list` rather than related managers or prefetched model
-    instances: Django clones a queryset per row and relation to fill a manager's cache, and
-    the prefetch machinery with its model instances cost more than the rows themselves."""
+    Plain lists rather than related managers or prefetched model instances: Django clones a
+    queryset per row and relation to fill a manager's cache, and the prefetch machinery with
+    its model instances cost more than the rows themselves."""
     return _listed(
         _with_primary_points(qs.select_related("owner", "team"), "contact"), _ContactListIterable
     )
@@ -164,6 +213,82 @@ def accounts_for_list(qs: QuerySet[Account]) -> QuerySet[Account]:
         _with_primary_points(qs.select_related("owner", "team", "parent"), "account"),
         _AccountListIterable,
     )
+
+
+# --- list rows as plain values, for the API ---------------------------------------------------
+# The API list answers with data only, so its page is read with `values()`: the columns a row
+# shows (owner and team by name through joins), no model instances. Same rows and order as
+# `contacts_for_list`/`accounts_for_list`, which the UI lists and the exports keep using.
+
+_OWNER_TEAM_VALUES = (
+    "owner_id",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+    "team_id",
+    "team__name",
+)
+_RECORD_VALUES = (
+    "lifecycle_stage",
+    "custom_fields",
+    "created_at",
+    "updated_at",
+    "primary_email",
+    "primary_phone_e164",
+    "primary_phone_number",
+    *_OWNER_TEAM_VALUES,
+)
+CONTACT_ROW_VALUES = (
+    "id",
+    "version",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "job_title",
+    *_RECORD_VALUES,
+)
+ACCOUNT_ROW_VALUES = (
+    "id",
+    "version",
+    "name",
+    "domain",
+    "industry",
+    "parent_id",
+    "parent__name",
+    *_RECORD_VALUES,
+)
+
+
+class _RowListIterable(ValuesIterable):
+    """`values()` dicts plus `account_links` (contacts) and `tag_list`, one query per table
+    and page, as `_ListIterable` does for model rows."""
+
+    def __iter__(self):
+        rows = list(super().__iter__())
+        ids = [row["id"] for row in rows]
+        model = self.queryset.model
+        tags = _tags_by_owner(model, ids)
+        links = _account_links_by_contact(ids) if model is Contact else None
+        for row in rows:
+            row["tag_list"] = tags[row["id"]]
+            if links is not None:
+                row["account_links"] = links[row["id"]]
+        return iter(rows)
+
+
+def contact_rows_for_list(qs: QuerySet[Contact]) -> QuerySet:
+    """A contact list row as a dict: `CONTACT_ROW_VALUES`, `account_links` and `tag_list`
+    (as in `contacts_for_list`)."""
+    rows = _with_primary_points(qs, "contact").values(*CONTACT_ROW_VALUES)
+    rows._iterable_class = _RowListIterable
+    return rows
+
+
+def account_rows_for_list(qs: QuerySet[Account]) -> QuerySet:
+    """An account list row as a dict: `ACCOUNT_ROW_VALUES` and `tag_list`."""
+    rows = _with_primary_points(qs, "account").values(*ACCOUNT_ROW_VALUES)
+    rows._iterable_class = _RowListIterable
+    return rows
 
 
 def _contact_detail(qs: QuerySet[Contact]) -> QuerySet[Contact]:

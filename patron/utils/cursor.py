@@ -77,7 +77,8 @@ def _reverse(fields: list[str]) -> list[str]:
 
 
 def paginate(queryset: QuerySet, *, ordering: list[str], cursor: str | None, limit: int) -> Page:
-    """One page of `queryset` ordered by `ordering` (which must end with "id" or "-id")."""
+    """One page of `queryset` ordered by `ordering` (which must end with "id" or "-id"). The
+    rows are models, or dicts (`.values()`) holding every column of `ordering`."""
     if not ordering or ordering[-1].lstrip("-") not in ("id", "pk"):
         raise ValueError("ordering must end with the primary key")
     names = [f.lstrip("-") for f in ordering]
@@ -98,6 +99,8 @@ def paginate(queryset: QuerySet, *, ordering: list[str], cursor: str | None, lim
         return Page(items=[], next_cursor=None, previous_cursor=None)
 
     def key(obj: Any) -> list[Any]:
+        if isinstance(obj, dict):  # rows of `.values()`
+            return [obj[n] for n in names]
         return [getattr(obj, n) for n in names]
 
     more_after = has_more if direction == "next" else True
