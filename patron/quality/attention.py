@@ -52,6 +52,9 @@ def ranked(report: dict[str, Any]) -> list[Item]:
     items: list[Item] = []
     for rule in RULES:
         items.extend(rule(report))
+    # A date column read with the wrong suggested format is one item, not two.
+    misread = {i["column"] for i in items if i["code"] == "dates.format"}
+    items = [i for i in items if not (i["code"] == "flag.invalid_date" and i["column"] in misread)]
     items.sort(key=lambda i: (SEVERITY_ORDER[i["severity"]], -i["count"], i["code"]))
     return items
 

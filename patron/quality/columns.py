@@ -116,6 +116,7 @@ COMMON_REGIONS = [
 ]  # fmt: skip
 
 CACHE_LIMIT = 1024
+COUNTRY_WARM_UP = 200  # values looked up before a column with few countries stops
 EXAMPLES = 5
 REGION_PROBES = 300
 
@@ -161,25 +162,29 @@ class ColumnProfile:
         self.values = ValueCounts()
         self.shapes = ValueCounts(capacity=200)
         self.shape_examples: dict[str, str] = {}
-        self.ok: dict[str, int] = {}
+        self.ok: dict[str, int] = {}  # filled in by `tally()`
+        self.check_sets: dict[frozenset[str], int] = {}
+        self.phone_checks: dict[str, int] = {}
         self.failures: dict[str, FirstExamples] = {}
         self.min_length = 0
         self.max_length = 0
         self.total_length = 0
-        self.words = 0
         self.too_long = FirstExamples(EXAMPLES)
-        self.uppercase_emails = 0
         self.national_phones = ValueCounts(capacity=50)  # national formats (shapes)
         self.region_votes: dict[str, int] = {}
         self.region_probes = 0
         self._cache: dict[str, tuple[frozenset[str], str]] = {}
         self._phone_cache: dict[tuple[str, str], bool] = {}
+        self.country_checks = 0
+        self._country_hits = 0
         self._checks = _checks_for(self.hint_kind)
         self._open = list(self._checks)
 
     # -- one value ----------------------------------------------------------------------
 
     def add(self, line: int, value: str, region: str = "") -> None:
+        """Count one value. Kept cheap in allocations: a value's checks are one shared set,
+        counted once per value and spread over the checks at the end (`tally`)."""
         if not value:
             return
         self.filled += 1
@@ -189,10 +194,7 @@ class ColumnProfile:
         if length > self.max_length:
             self.max_length = length
         self.total_length += length
-        self.words += value.count(" ") + 1
         self.values.add(value)
-        if value.lower() in PLACEHOLDERS:
-            self.placeholders.add(value)
         cached = self._cache.get(value)
         if cached is None:
             cached = (_interned(self._classify(value)), _interned(shape(value)))
@@ -202,30 +204,49 @@ class ColumnProfile:
         self.shapes.add(pattern)
         if pattern not in self.shape_examples and len(self.shape_examples) < 200:
             self.shape_examples[pattern] = value
-        counts = self.ok
-        for check in ok:
-            counts[check] = counts.get(check, 0) + 1
+        self.check_sets[ok] = self.check_sets.get(ok, 0) + 1
+        if "country?" in ok and self.country_checks < COUNTRY_WARM_UP:
+            self.country_checks += 1
+            self._country_hits += "country" in ok
+            if self.country_checks == COUNTRY_WARM_UP and self._country_hits < COUNTRY_WARM_UP // 4:
+                self._country_hits = 0  # clearly no country column: stop looking up names
+        if "placeholder" in ok:
+            self.placeholders.add(value)
         phone = "phone~" in ok and self._phone(value, region, "phone+intl" in ok)
         if phone:
-            counts[phone] = counts.get(phone, 0) + 1
+            self.phone_checks[phone] = self.phone_checks.get(phone, 0) + 1
         if self.hint and self.hint.max_length and length > self.hint.max_length:
             self.too_long.add(line=line, value=value[:200])
         if self._open:
-            still_open = []
+            closed = False
             for check in self._open:
                 if check not in ok and check != phone:
                     failures = self.failures.setdefault(check, FirstExamples(EXAMPLES))
                     failures.add(line=line, value=value[:200], region=region)
-                    if failures.full:
-                        continue
-                still_open.append(check)
-            self._open = still_open
+                    closed = closed or failures.full
+            if closed:
+                self._open = [
+                    c for c in self._open if c not in self.failures or not self.failures[c].full
+                ]
+
+    def tally(self) -> dict[str, int]:
+        """How many values passed each check."""
+        counts = dict(self.phone_checks)
+        for checks, n in self.check_sets.items():
+            for check in checks:
+                counts[check] = counts.get(check, 0) + n
+        self.ok = counts
+        return counts
 
     def _classify(self, value: str) -> frozenset[str]:
         """The checks `value` passes (memoised by the caller); phones are checked apart
         because their validity depends on the row's country."""
         ok: set[str] = set()
         lowered = value.lower()
+        if lowered in PLACEHOLDERS:
+            ok.add("placeholder")
+        if " " in value.strip():
+            ok.add("words")
         if "@" in value:
             ok.add("email~")
             try:
@@ -238,7 +259,7 @@ class ColumnProfile:
         if lowered in BOOLEAN_WORDS:
             ok.add("boolean")
         has_digit = bool(_HAS_DIGIT.search(value))
-        date_like = has_digit and self._dates(value, ok)
+        date_like = has_digit and value[0].isdigit() and self._dates(value, ok)
         if has_digit and not date_like:
             if _NUMBER.match(value):
                 self._number(value, ok)
@@ -252,11 +273,13 @@ class ColumnProfile:
                     if value.startswith(("+", "00")):
                         ok.add("phone+intl")
         if not has_digit and "@" not in value and len(value) <= 60 and value.count(" ") < 6:
-            try:
-                fields.parse_country(value)
-                ok.add("country")
-            except Problem:
-                pass
+            if self.country_checks < COUNTRY_WARM_UP or self._country_hits:
+                ok.add("country?")
+                try:
+                    fields.parse_country(value)
+                    ok.add("country")
+                except Problem:
+                    pass
             if _NAME.match(value):
                 ok.add("name~")
         if has_digit and " " not in value and len(value) <= 64 and _IDENTIFIER.match(value):
@@ -378,13 +401,15 @@ class ColumnProfile:
             ):
                 return "identifier", "fits"
             return "number", f"number:{self.number_convention()}"
-        if (share("country") >= 0.8 and self.values.distinct() <= 300) or (
-            hint == "country" and share("country") >= 0.5
+        # Country names are looked up in every value only when the first ones were countries.
+        countries = self.count("country") / max(self.count("country?"), 1)
+        if (countries >= 0.8 and self.values.distinct() <= 300) or (
+            hint == "country" and countries >= 0.5
         ):
             return "country", "country"
         if hint == "name" or key in NAME_TARGETS:
             return "name", "fits"
-        if hint not in ("text",) and share("name~") >= 0.8 and self.words / filled >= 1.8:
+        if hint not in ("text",) and share("name~") >= 0.8 and share("words") >= 0.7:
             return "name", "fits"
         if share("identifier~") >= 0.8 or key in CODE_TARGETS:
             return "identifier", "fits"
@@ -429,6 +454,7 @@ class ColumnProfile:
     # -- as data ------------------------------------------------------------------------
 
     def result(self, rows: int) -> dict[str, Any]:
+        self.tally()
         kind, check = self.infer()
         filled = self.filled
         if check == "fits":

@@ -141,4 +141,4 @@ def presentation(report: dict[str, Any]) -> dict[str, Any]:
 
 def render_html(report: dict[str, Any]) -> str:
     """The whole report as one standalone HTML document."""
-    return render_to_string("quality/report.html", presentation(report))
+    return render_to_string("quality/readiness_report.html", presentation(report))

@@ -72,9 +72,7 @@ class ValueCounts:
     def add(self, value: str) -> None:
         counts = self.counts
         if value in counts:
-            counts[value] += 1
-            if self.hll is not None:
-                self.hll.add(value)
+            counts[value] += 1  # already in the HyperLogLog: adding it again changes nothing
             return
         if self.hll is not None:
             self.hll.add(value)
@@ -177,7 +175,7 @@ class KeyTable:
             return None
         head = (self._kind_id(kind) << self.FP_BITS | fingerprint) << self.COUNT_BITS
         table, mask = self.table, self.mask
-        slot = (fingerprint * 0x9E3779B97F4A7C15 >> 20) & mask
+        slot = self._home(head)
         while True:
             entry = table[slot]
             if entry == 0:
@@ -193,25 +191,43 @@ class KeyTable:
                 return count + 1
             slot = (slot + 1) & mask
 
+    def _home(self, entry: int) -> int:
+        fingerprint = (entry >> self.COUNT_BITS) & ((1 << self.FP_BITS) - 1)
+        return (fingerprint * 0x9E3779B97F4A7C15 >> 20) & self.mask
+
     def _halve(self) -> None:
-        """Keep the half of the keys whose fingerprint has one more leading zero."""
+        """Keep the half of the keys whose fingerprint has one more leading zero, in place
+        (no second table: memory stays that of one table)."""
+        fp_mask = (1 << self.FP_BITS) - 1
         while self.used > self.limit // 2:
             self.level += 1
-            old = self.table
-            self.table = _zeros(self.slots)  # the old and the new table, briefly
-            self.used = 0
-            fp_mask = (1 << self.FP_BITS) - 1
-            for entry in old:
+            table = self.table
+            for i in range(self.slots):
+                entry = table[i]
+                while entry and not self._sampled((entry >> self.COUNT_BITS) & fp_mask):
+                    self._delete(i)
+                    self.used -= 1
+                    entry = table[i]  # a later key of the same run may have moved here
+
+    def _delete(self, i: int) -> None:
+        """Empty slot `i` and move later keys of its run back so every key stays reachable
+        from its home slot (Knuth's algorithm R for linear probing)."""
+        table, mask = self.table, self.mask
+        j = i
+        while True:
+            table[i] = 0
+            while True:
+                j = (j + 1) & mask
+                entry = table[j]
                 if not entry:
+                    return
+                home = self._home(entry)
+                # The key at j stays where it is when its home lies cyclically in (i, j].
+                if (i < home <= j) if i <= j else (home > i or home <= j):
                     continue
-                fingerprint = (entry >> self.COUNT_BITS) & fp_mask
-                if not self._sampled(fingerprint):
-                    continue
-                slot = (fingerprint * 0x9E3779B97F4A7C15 >> 20) & self.mask
-                while self.table[slot]:
-                    slot = (slot + 1) & self.mask
-                self.table[slot] = entry
-                self.used += 1
+                break
+            table[i] = entry
+            i = j
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Per kind: keys, rows with a key, rows sharing a key with another row, groups of
