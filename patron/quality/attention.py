@@ -124,6 +124,32 @@ def _quarantined(report: dict[str, Any]) -> list[Item]:
     return items
 
 
+def _misdecoded(report: dict[str, Any]) -> list[Item]:
+    """Text that reads like UTF-8 decoded as a single-byte encoding: every accented letter of
+    the file would be imported garbled."""
+    columns = [c for c in report["columns"] if c["misdecoded"]["count"]]
+    if not columns:
+        return []
+    n = sum(c["misdecoded"]["count"] for c in columns)
+    example = columns[0]["misdecoded"]["examples"][0]
+    encoding = report["file"]["encoding"]
+    return [
+        _item(
+            "encoding.misdecoded",
+            "high",
+            n,
+            report["rows"]["readable"],
+            f"{_count(n, 'value')} look like UTF-8 read as {encoding} "
+            f"(such as '{example['value'][:40]}' on line {example['line']})",
+            "The file is most likely UTF-8 with a few invalid bytes, which made the encoding "
+            f"look like {encoding}. Choose UTF-8: the rows with invalid bytes are then "
+            "quarantined and every other accented letter is read right. Columns: "
+            + ", ".join(f"'{c['name']}'" for c in columns[:5])
+            + ".",
+        )
+    ]
+
+
 def _flag_counts(report: dict[str, Any]) -> dict[tuple[str, str], int]:
     return {(f["column"], f["code"]): f["count"] for f in report["flags"]}
 
@@ -450,6 +476,7 @@ def _columns(report: dict[str, Any]) -> list[Item]:
 
 RULES: list[Callable[[dict[str, Any]], list[Item]]] = [
     _quarantined,
+    _misdecoded,
     _date_format_mismatch,
     _ambiguous_dates,
     _phones_without_country,

@@ -103,6 +103,12 @@ _THOUSANDS_POINT = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+$")
 _NAME = re.compile(r"^[^\W\d_]+(?:[\s'’.,\-]+[^\W\d_]+)*\.?$")
 _IDENTIFIER = re.compile(r"^[\w\-./#:]+$")
 _HAS_DIGIT = re.compile(r"\d")
+# UTF-8 read as Windows-1252: "Jürgen" becomes "JÃ¼rgen", "–" becomes "â€“".
+_MOJIBAKE = re.compile(
+    "[\u00c2-\u00c5\u00e2][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+    "\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039"
+    "\u203a\u20ac\u2122]"
+)
 
 PLACEHOLDERS = {
     "n/a", "na", "n.a.", "-", "--", "---", "?", "??", "null", "none", "nil", "unknown",
@@ -170,6 +176,7 @@ class ColumnProfile:
         self.max_length = 0
         self.total_length = 0
         self.too_long = FirstExamples(EXAMPLES)
+        self.mojibake = FirstExamples(3)
         self.national_phones = ValueCounts(capacity=50)  # national formats (shapes)
         self.region_votes: dict[str, int] = {}
         self.region_probes = 0
@@ -204,6 +211,8 @@ class ColumnProfile:
         self.shapes.add(pattern)
         if pattern not in self.shape_examples and len(self.shape_examples) < 200:
             self.shape_examples[pattern] = value
+        if "mojibake" in ok and not self.mojibake.full:
+            self.mojibake.add(line=line, value=value[:200])
         self.check_sets[ok] = self.check_sets.get(ok, 0) + 1
         if "country?" in ok and self.country_checks < COUNTRY_WARM_UP:
             self.country_checks += 1
@@ -247,6 +256,8 @@ class ColumnProfile:
             ok.add("placeholder")
         if " " in value.strip():
             ok.add("words")
+        if not value.isascii() and _MOJIBAKE.search(value):
+            ok.add("mojibake")
         if "@" in value:
             ok.add("email~")
             try:
@@ -503,6 +514,7 @@ class ColumnProfile:
                 "mean": round(self.total_length / filled, 1) if filled else 0,
             },
             "placeholders": [{"value": v, "count": n} for v, n in self.placeholders.top(5)],
+            "misdecoded": {"count": self.count("mojibake"), "examples": self.mojibake.items},
             "problems": examples,
             "top_values": self._top_values(kind),
             "details": self._details(kind, check),

@@ -148,7 +148,7 @@ def test_json_structure(samples, tmp_path):
     assert set(column) == {
         "name", "position", "type", "type_label", "rows", "filled", "empty", "completeness",
         "valid", "invalid", "validity", "distinct", "formats", "format_count", "length",
-        "placeholders", "problems", "top_values", "details", "mapping",
+        "placeholders", "misdecoded", "problems", "top_values", "details", "mapping",
     }  # fmt: skip
     assert set(file["duplicates"]) == {"exact", "one_key_in", "keys", "rows_repeating_a_person"}
     assert set(file["duplicates"]["keys"][0]) == {
@@ -156,6 +156,8 @@ def test_json_structure(samples, tmp_path):
         "examples",
     }  # fmt: skip
     assert file["overlap"] == {"checked": False}
+    for each in report["files"]:  # legitimately Windows-1252, UTF-8 and UTF-16: read right
+        assert not any(a["code"] == "encoding.misdecoded" for a in each["attention"])
     for item in file["attention"]:
         assert set(item) == {"code", "severity", "count", "share", "title", "detail", "column"}
         assert item["severity"] in ("high", "medium", "low")

@@ -246,3 +246,27 @@ def test_shapes():
     assert shape("+49 30 1234567") == "+99 99 9999999"
     assert shape("x" * 50) == "a"
     assert shape("1" * 40) == "9" * 32 + "…"
+
+
+def test_utf8_read_as_windows_1252_is_called_out(tmp_path):
+    """A UTF-8 export with one stray Latin-1 byte looks like Windows-1252 to detection;
+    every accented name would then be garbled ("JÃ¼rgen")."""
+    rows = "".join(f"{n},Jürgen,Müller,j{n}@example.com\n" for n in range(1, 6))
+    data = ("id,first_name,last_name,email\n" + rows).encode() + b"6,J\xfcrgen,Ott,x@example.com\n"
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    report = assess_file(path)
+    assert report["file"]["encoding"] == "cp1252"
+    item = attention(report)["encoding.misdecoded:"]
+    assert item["severity"] == "high"
+    assert item["count"] == 10  # 5 first names and 5 last names
+    assert "'JÃ¼rgen' on line 2" in item["title"]
+    assert columns(report)["first_name"]["misdecoded"] == {
+        "count": 5,
+        "examples": [{"line": 2, "value": "JÃ¼rgen"}, {"line": 3, "value": "JÃ¼rgen"},
+                     {"line": 4, "value": "JÃ¼rgen"}],
+    }  # fmt: skip
+
+    fixed = assess_file(path, options=AssessOptions(encoding="utf-8"))
+    assert not any(a["code"] == "encoding.misdecoded" for a in fixed["attention"])
+    assert {q["reason"]: q["count"] for q in fixed["quarantine"]} == {"undecodable": 1}
