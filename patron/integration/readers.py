@@ -108,6 +108,14 @@ def guess_encoding(head: bytes) -> str:
         # A multi-byte character cut at the end of the sample is still UTF-8.
         if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"
+    # UTF-8 with a few stray bytes is still UTF-8: its accented letters are valid multi-byte
+    # sequences, which Windows-1252 would misread ("Ã¼" for "ü") on every row. The stray
+    # bytes' rows are quarantined as undecodable instead.
+    as_utf8 = head.decode("utf-8", errors="replace")
+    invalid = as_utf8.count("\ufffd")
+    multibyte = sum(1 for ch in as_utf8 if ord(ch) > 127 and ch != "\ufffd")
+    if multibyte and invalid <= max(3, multibyte // 20):
+        return "utf-8"
     # Western exports are overwhelmingly Windows-1252: take it when it reads the sample with at
     # most a few undefined bytes (those rows are quarantined as undecodable, not misread).
     undefined = head.decode("cp1252", errors="replace").count("\ufffd")

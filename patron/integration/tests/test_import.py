@@ -572,3 +572,17 @@ def test_vcard_file_imports_through_the_same_path(tmp_path, admin_user):
     assert ada.accounts.get().name == "Analytical Engines Ltd"
     turing = Contact.objects.get(last_name="Turing")
     assert (turing.first_name, turing.phonenumbers.get().e164) == ("Alan", "+441614960000")
+
+
+def test_utf8_with_a_stray_byte_stays_utf8(tmp_path, admin_user):
+    path = tmp_path / "shop.csv"
+    path.write_bytes(
+        "id,name\n1,Zoë Müller\n2,José Núñez\n".encode()
+        + b"3,Bad \xff Byte\n"
+        + "4,Chloé Dubois\n".encode()
+    )
+    run = run_file(admin_user, billing_source(admin_user), path)
+    assert run.options["encoding"] == "utf-8"
+    assert run.created_count == 3
+    assert Contact.objects.filter(last_name="Müller", first_name="Zoë").exists()
+    assert QuarantinedRow.objects.get(run=run).reason == "undecodable"
