@@ -30,7 +30,7 @@ QUARANTINE_TEXT = {
         "the characters in the rows listed.",
     ),
     "invalid_json": (
-        "{records} {are} not valid JSON objects",
+        "{records} cannot be read as a JSON object",
         "They would be quarantined: a line cut short or a value that is not an object.",
     ),
     "unreadable": ("{records} cannot be read", "They would be quarantined."),
@@ -141,11 +141,9 @@ def _misdecoded(report: dict[str, Any]) -> list[Item]:
             report["rows"]["readable"],
             f"{_count(n, 'value')} look like UTF-8 read as {encoding} "
             f"(such as '{example['value'][:40]}' on line {example['line']})",
-            "The file is most likely UTF-8 with a few invalid bytes, which made the encoding "
-            f"look like {encoding}. Choose UTF-8: the rows with invalid bytes are then "
-            "quarantined and every other accented letter is read right. Columns: "
-            + ", ".join(f"'{c['name']}'" for c in columns[:5])
-            + ".",
+            f"The file is most likely UTF-8 read as {encoding}. Choose UTF-8: every "
+            "accented letter is then read right (rows with bytes that are not UTF-8 are "
+            "quarantined). Columns: " + ", ".join(f"'{c['name']}'" for c in columns[:5]) + ".",
         )
     ]
 

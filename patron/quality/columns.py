@@ -420,7 +420,7 @@ class ColumnProfile:
             return "country", "country"
         if hint == "name" or key in NAME_TARGETS:
             return "name", "fits"
-        if hint not in ("text",) and share("name~") >= 0.8 and share("words") >= 0.7:
+        if hint not in ("text", "tags") and share("name~") >= 0.8 and share("words") >= 0.7:
             return "name", "fits"
         if share("identifier~") >= 0.8 or key in CODE_TARGETS:
             return "identifier", "fits"

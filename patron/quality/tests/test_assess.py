@@ -234,7 +234,7 @@ def test_a_role_without_source_view_may_not_assess(samples, rep_north):
 
 def test_constant_memory_on_a_large_file(tmp_path):
     """200,000 messy rows (28 MB): the report's structures are bounded, so the peak of memory
-    allocated while reading the whole file stays a fraction of its size."""
+    allocated while reading the whole file stays a fraction of its size (about 5 MB)."""
     path = tmp_path / "messy.csv"
     counts = write_messy_csv(path, 200_000)
     assess_file(_small_copy(path, tmp_path))
@@ -244,7 +244,7 @@ def test_constant_memory_on_a_large_file(tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < counts["bytes"] / 3, (peak, counts["bytes"])
+    assert peak < counts["bytes"] / 4, (peak, counts["bytes"])
     assert report["rows"]["records"] == 200_000
     reasons = {q["reason"]: q["count"] for q in report["quarantine"]}
     assert reasons == counts["quarantined"]

@@ -249,15 +249,15 @@ def test_shapes():
 
 
 def test_utf8_read_as_windows_1252_is_called_out(tmp_path):
-    """A UTF-8 export with one stray Latin-1 byte looks like Windows-1252 to detection;
-    every accented name would then be garbled ("JÃ¼rgen")."""
+    """A UTF-8 export read as Windows-1252 (chosen by hand, or detected because of stray
+    bytes) would garble every accented name ("JÃ¼rgen"): the report says so first."""
     rows = "".join(f"{n},Jürgen,Müller,j{n}@example.com\n" for n in range(1, 6))
     data = ("id,first_name,last_name,email\n" + rows).encode() + b"6,J\xfcrgen,Ott,x@example.com\n"
     path = tmp_path / "export.csv"
     path.write_bytes(data)
-    report = assess_file(path)
-    assert report["file"]["encoding"] == "cp1252"
-    item = attention(report)["encoding.misdecoded:"]
+    report = assess_file(path, options=AssessOptions(encoding="cp1252"))
+    item = report["attention"][0]
+    assert item["code"] == "encoding.misdecoded"
     assert item["severity"] == "high"
     assert item["count"] == 10  # 5 first names and 5 last names
     assert "'JÃ¼rgen' on line 2" in item["title"]
@@ -267,6 +267,7 @@ def test_utf8_read_as_windows_1252_is_called_out(tmp_path):
                      {"line": 4, "value": "JÃ¼rgen"}],
     }  # fmt: skip
 
-    fixed = assess_file(path, options=AssessOptions(encoding="utf-8"))
-    assert not any(a["code"] == "encoding.misdecoded" for a in fixed["attention"])
-    assert {q["reason"]: q["count"] for q in fixed["quarantine"]} == {"undecodable": 1}
+    detected = assess_file(path)
+    assert detected["file"]["encoding"] == "utf-8"
+    assert not any(a["code"] == "encoding.misdecoded" for a in detected["attention"])
+    assert {q["reason"]: q["count"] for q in detected["quarantine"]} == {"undecodable": 1}
