@@ -141,13 +141,19 @@ def parse_date(raw: str, fmt: str = "auto") -> datetime.date:
         if not 1 <= serial < 2958466:
             raise Problem("invalid_date", f"'{raw}' is out of the Excel date range.")
         return _EXCEL_EPOCH + datetime.timedelta(days=int(serial))
+    # A time of day after the date ("12/31/2024 23:59", "2024-12-31T08:00") is not part of it.
+    date_part = re.split(r"[ T](?=\d{1,2}:\d{2})", text, maxsplit=1)[0]
     if fmt != "auto":
-        try:
-            return datetime.datetime.strptime(text, fmt).date()
-        except ValueError:
+        for candidate in (text, date_part):
+            try:
+                return datetime.datetime.strptime(candidate, fmt).date()
+            except ValueError:
+                continue
+        else:
             raise Problem(
                 "invalid_date", f"'{raw}' is not a date in the form {DATE_FORMATS.get(fmt, fmt)}."
             ) from None
+    text = date_part
     # Detect: ISO first (with or without time), then day-first European forms.
     try:
         return datetime.date.fromisoformat(text[:10])
@@ -261,6 +267,7 @@ def parse_country(raw: str) -> str:
     return code
 
 
+@lru_cache(maxsize=65536)
 def split_name(raw: str, order: str = "first_last") -> dict[str, str]:
     """A person's name in parts; "Last, First" and titles handled by nameparser."""
     text = " ".join(raw.split())
@@ -394,7 +401,7 @@ class RowNormaliser:
         kind = tgt.kind
         if kind == "name" or transform in ("full_name", "last_first"):
             order = "last_first" if transform == "last_first" else "first_last"
-            for part, value in split_name(raw, order).items():
+            for part, value in split_name(raw, order).items():  # cached: do not change it
                 if value and not values.get(part):
                     values[part] = value
             return
@@ -506,7 +513,7 @@ _HEADER_HINTS: list[tuple[str, str]] = [
 
 _EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
 _PHONE_LIKE = re.compile(r"^[+(]?[\d][\d\s().\-/]{5,}\d$")
-_DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$")
+_DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T]\d{1,2}:\d{2}.*)?$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -525,13 +532,16 @@ def _date_format(values: list[str]) -> str | None:
     if sum(1 for m in matches if m) / len(filled) < 0.6:
         return None
     separator = "." if "." in filled[0] else ("/" if "/" in filled[0] else "-")
-    firsts = [int(m.group(1)) for m in matches if m]
-    seconds = [int(m.group(2)) for m in matches if m]
-    if any(s > 12 for s in seconds) and all(f <= 12 for f in firsts):
+    pairs = [(int(m.group(1)), int(m.group(2))) for m in matches if m]
+    # Values decide by majority; an impossible one (13/45/1990) is evidence for neither.
+    day_first = sum(1 for first, second in pairs if first > 12 and second <= 12)
+    month_first = sum(1 for first, second in pairs if second > 12 and first <= 12)
+    if month_first > day_first:
         return f"%m{separator}%d{separator}%Y"
-    if separator == "/" and not any(f > 12 for f in firsts):
-        return "%m/%d/%Y"
-    return f"%d{separator}%m{separator}%Y"
+    if day_first > month_first:
+        return f"%d{separator}%m{separator}%Y"
+    # No value tells: slashes are month-first in the exports that use them most (US systems).
+    return "%m/%d/%Y" if separator == "/" else f"%d{separator}%m{separator}%Y"
 
 
 def suggest(

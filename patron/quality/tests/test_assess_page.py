@@ -46,8 +46,10 @@ def test_page_and_nav_link(client, admin_user):
     assert page.status_code == 200
     html = page.content.decode()
     assert "Readiness report" in html
-    assert f'href="{reverse("quality_assess")}"' in html  # the main navigation's link
+    assert f'href="{reverse("quality_dashboard")}"' in html  # the main navigation's link
     assert "Data quality" in html
+    dashboard = client.get(reverse("quality_dashboard")).content.decode()
+    assert f'href="{reverse("quality_assess")}"' in dashboard
 
 
 def test_upload_shows_the_report_and_keeps_nothing(client, admin_user, var_dir):
