@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from patron.core.models import User
-from patron.core.schemas import ERRORS, WRITE_ERRORS
+from patron.core.schemas import ERRORS, WRITE_ERRORS, InputSchema
 from patron.customers.models import Account, Contact
 
 from . import merge
@@ -27,11 +27,17 @@ class DuplicateOut(Schema):
     reasons: list[str]
 
 
-class MergeIn(Schema):
+# A record id: what the databases' 64-bit keys can hold.
+RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class MergeIn(InputSchema):
     object_type: Literal["contact", "account"]
-    survivor: int = Field(description="The record that stays.")
-    others: list[int] = Field(min_length=1, max_length=20, description="Records merged into it.")
-    choices: dict[str, int] = Field(
+    survivor: RecordId = Field(description="The record that stays.")
+    others: list[RecordId] = Field(
+        min_length=1, max_length=20, description="Records merged into it."
+    )
+    choices: dict[str, RecordId] = Field(
         default_factory=dict,
         description="Field (or custom.<name>) → id of the record whose value survives.",
     )
@@ -84,7 +90,7 @@ def _duplicates(request: HttpRequest, object_type: str, record_id: int) -> list[
     response={200: list[DuplicateOut], **ERRORS},
     summary="Likely duplicates of a contact",
 )
-def contact_duplicates(request: HttpRequest, contact_id: int):
+def contact_duplicates(request: HttpRequest, contact_id: Annotated[int, Path(ge=1, le=2**63 - 1)]):
     return _duplicates(request, "contact", contact_id)
 
 
@@ -93,7 +99,7 @@ def contact_duplicates(request: HttpRequest, contact_id: int):
     response={200: list[DuplicateOut], **ERRORS},
     summary="Likely duplicates of an account",
 )
-def account_duplicates(request: HttpRequest, account_id: int):
+def account_duplicates(request: HttpRequest, account_id: Annotated[int, Path(ge=1, le=2**63 - 1)]):
     return _duplicates(request, "account", account_id)
 
 
@@ -110,14 +116,14 @@ def merge_create(request: HttpRequest, payload: MergeIn):
 
 
 @router.get("/merges/{merge_id}", response={200: MergeOut, **ERRORS}, summary="A merge")
-def merge_detail(request: HttpRequest, merge_id: int):
+def merge_detail(request: HttpRequest, merge_id: Annotated[int, Path(ge=1, le=2**63 - 1)]):
     return _out(_visible_merge(request, merge_id))
 
 
 @router.post(
     "/merges/{merge_id}/undo", response={200: MergeOut, **WRITE_ERRORS}, summary="Undo a merge"
 )
-def merge_undo(request: HttpRequest, merge_id: int):
+def merge_undo(request: HttpRequest, merge_id: Annotated[int, Path(ge=1, le=2**63 - 1)]):
     done = _visible_merge(request, merge_id)
     merge.merge_undo(actor=_actor(request), merge=done)
     done.refresh_from_db()

@@ -116,3 +116,13 @@ def test_duplicate_check_while_typing(client, api_as, admin_user, pair):
     )
     assert found.status_code == 200, found.content
     assert [d["id"] for d in found.json()] == [ada.pk, copy.pk]
+
+
+def test_api_refuses_ids_no_database_holds(api_as, admin_user, pair):
+    ada, _ = pair
+    api = api_as(admin_user)
+    huge = 2**70
+    answer = api.post("/merges", {"object_type": "contact", "survivor": ada.pk, "others": [huge]})
+    assert answer.status_code == 422
+    assert api.get(f"/contacts/{huge}/duplicates").status_code == 422
+    assert api.post(f"/merges/{huge}/undo").status_code == 422
