@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import random
+import re
 import statistics
 import sys
 import time
@@ -61,6 +62,12 @@ def parse_args() -> argparse.Namespace:
         type=int,
         default=200,
         help="Timed requests per scenario and user (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="Run only the scenarios whose name contains this text (case-insensitive), "
+        "e.g. --only 'contact page'.",
     )
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--seed", type=int, default=42)
@@ -336,6 +343,8 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         for scenario, urls in scenario_urls(user, args.requests, rng).items():
+            if args.only and args.only.lower() not in scenario.lower():
+                continue
             print(f"  {username}: {scenario}…", flush=True)
             rows.append(
                 {"scenario": scenario, "user": username, **measure(client, urls, args.warmup)}
@@ -359,7 +368,8 @@ def main() -> None:
         "rows": rows,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
-    out = RESULTS / f"api-latency-{connection.vendor}-{args.contacts}.json"
+    suffix = "" if not args.only else "-only-" + re.sub(r"\W+", "-", args.only.lower()).strip("-")
+    out = RESULTS / f"api-latency-{connection.vendor}-{args.contacts}{suffix}.json"
     out.write_text(json.dumps(result, indent=2))
     print(f"\nWrote {out.relative_to(ROOT)}")
 

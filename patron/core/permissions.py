@@ -139,6 +139,34 @@ def may(user: Any, obj: models.Model, action: str) -> bool:
     return model.objects.restrict(user, action).filter(pk=obj.pk).exists()
 
 
+def may_each(user: Any, obj: models.Model, actions: tuple[str, ...]) -> dict[str, bool]:
+    """`may(user, obj, action)` for several actions, with the queries they share run once.
+
+    For a record that has an owner, `restrict` is the role's permission for the action and,
+    unless the user sees every record, the ownership filter, which depends only on whether
+    the action reads. So: no query when the role denies the action or nothing filters the
+    rows (the record was just read from the database), and one query for all the writing
+    (or reading) actions that do filter. Other models fall back on `may` per action."""
+    model: Any = type(obj)
+    if getattr(model, "restrict_via", ()) or not getattr(model, "record_ownership", True):
+        return {action: may(user, obj, action) for action in actions}
+    answers: dict[str, bool] = {}
+    by_reading: dict[bool, bool] = {}
+    for action in actions:
+        if action not in ACTIONS:
+            raise ValueError(f"Unknown action {action!r}")
+        if not can(user, f"{model.permission_name}.{action}"):
+            answers[action] = False
+        elif user.sees_all_records or _ownership_q(user, action) is None:
+            answers[action] = True
+        else:
+            reading = action in ("view", "export")
+            if reading not in by_reading:
+                by_reading[reading] = may(user, obj, action)
+            answers[action] = by_reading[reading]
+    return answers
+
+
 class RestrictedQuerySet(models.QuerySet):
     """A queryset with `.restrict(user, action)`: the only way views and APIs read records."""
 

@@ -350,12 +350,17 @@ def timeline_for(
     account: Account | None = None,
     kinds: Iterable[str] | None = None,
     include_contacts: bool = True,
+    known_visible: bool = False,
 ) -> QuerySet[TimelineEntry]:
     """A contact's or account's timeline, newest first. An account's timeline also shows
-    the entries of the people at it (as in most CRMs) unless `include_contacts` is False."""
+    the entries of the people at it (as in most CRMs) unless `include_contacts` is False.
+    `known_visible=True` says the caller has just read `contact` through
+    `contact_visible(user=user)` (as the contact page does), which skips checking it again."""
     qs = TimelineEntry.objects.restrict(user, "view")
     if contact is not None:
-        if not qs.query.is_empty() and contact_visible(user=user).filter(pk=contact.pk).exists():
+        if not qs.query.is_empty() and (
+            known_visible or contact_visible(user=user).filter(pk=contact.pk).exists()
+        ):
             # The same rows with cheaper SQL: an entry is visible when its contact or its
             # account is, so every entry of a visible contact is. Filtering on "contact in
             # every visible contact" made SQLite list them all on each page view (~25 ms at

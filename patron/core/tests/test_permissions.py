@@ -73,3 +73,42 @@ def test_anonymous_and_inactive_users_see_nothing(records, rep_north):
     rep_north.is_active = False
     assert not Contact.objects.restrict(rep_north).exists()
     assert not EmailAddress.objects.restrict(rep_north).exists()
+
+
+@pytest.mark.parametrize("visibility", ["private", "team", "public_read", "public_read_write"])
+@pytest.mark.parametrize(
+    "user", ["rep_north", "rep_south", "manager_north", "admin_user", "readonly_user"]
+)
+def test_may_each_answers_as_may(request, records, set_visibility, visibility, user):
+    from patron.core.permissions import ACTIONS, may, may_each
+
+    set_visibility(visibility)
+    actor = request.getfixturevalue(user)
+    for record in [*records.values(), EmailAddress.objects.first()]:
+        expected = {action: may(actor, record, action) for action in ACTIONS}
+        assert may_each(actor, record, ACTIONS) == expected
+
+
+def test_may_each_asks_the_database_once_for_the_writing_actions(
+    records, rep_north, manager_north, admin_user, set_visibility, django_assert_num_queries
+):
+    from patron.core import context
+    from patron.core.permissions import may_each, organisation_settings
+
+    set_visibility("team")
+    contact = records["north2"]
+    manager = manager_north
+    with context.bind(origin="ui"):
+        organisation_settings()  # read once per request
+        assert admin_user.sees_all_records  # the role, read with the user in a request
+        with django_assert_num_queries(1):
+            assert may_each(manager, contact, ("change", "delete")) == {
+                "change": True,
+                "delete": True,
+            }
+        assert may_each(rep_north, contact, ("change", "delete"))["delete"] is False
+        with django_assert_num_queries(0):
+            assert may_each(admin_user, contact, ("change", "delete")) == {
+                "change": True,
+                "delete": True,
+            }

@@ -49,15 +49,24 @@ def _kinds() -> list[timeline.TimelineKind]:
 
 
 def timeline_context(
-    request: HttpRequest, *, contact: Contact | None = None, account: Account | None = None
+    request: HttpRequest,
+    *,
+    contact: Contact | None = None,
+    account: Account | None = None,
+    contact_visible: bool = False,
 ) -> dict[str, Any]:
-    """The first (or a later) page of a record's timeline, filtered by kind."""
+    """The first (or a later) page of a record's timeline, filtered by kind. `contact_visible`:
+    the caller read `contact` through `restrict(user, "view")` in this request."""
     kind = request.GET.get("kind") or ""
     known = {k.key: k for k in _kinds()}
     if kind and kind not in known:
         kind = ""
     qs = selectors.timeline_for(
-        user=request.user, contact=contact, account=account, kinds=[kind] if kind else None
+        user=request.user,
+        contact=contact,
+        account=account,
+        kinds=[kind] if kind else None,
+        known_visible=contact_visible,
     )
     try:
         page = paginate(

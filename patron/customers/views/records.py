@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from patron.core.custom_fields import definitions_for
 from patron.core.exceptions import ConflictError
-from patron.core.permissions import can, may
+from patron.core.permissions import can, may, may_each
 from patron.core.web import apply_validation_error, domain_errors, request_user
 
 from .. import panels, selectors, services
@@ -47,17 +47,19 @@ def _custom_values(record: Contact | Account, definitions) -> list[tuple[Any, An
 @domain_errors
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = selectors.contact_get(user=request.user, pk=pk)
-    may_change = may(request.user, contact, "change")
+    allowed = may_each(request.user, contact, ("change", "delete"))
+    may_change = allowed["change"]
     context = {
         "record": contact,
         "contact": contact,
         "object_type": "contact",
         "may_change": may_change,
-        "may_delete": may(request.user, contact, "delete"),
+        "may_delete": allowed["delete"],
         "custom_values": _custom_values(contact, definitions_for("contact")),
         "relationships": list(contact.relationships.all()),
         "relationship_form": None,
-        **timeline_context(request, contact=contact),
+        # `contact_get` read the contact through `restrict(view)`: the user may see it.
+        **timeline_context(request, contact=contact, contact_visible=True),
         **_points_context(contact, may_change),
         "panels": panels.panels_for(request.user, "contact", contact.pk),
     }
@@ -68,13 +70,14 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @domain_errors
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get(user=request.user, pk=pk)
-    may_change = may(request.user, account, "change")
+    allowed = may_each(request.user, account, ("change", "delete"))
+    may_change = allowed["change"]
     context = {
         "record": account,
         "account": account,
         "object_type": "account",
         "may_change": may_change,
-        "may_delete": may(request.user, account, "delete"),
+        "may_delete": allowed["delete"],
         "custom_values": _custom_values(account, definitions_for("account")),
         "members": list(selectors.account_members(user=request.user, account=account)),
         **timeline_context(request, account=account),
