@@ -30,36 +30,15 @@ from patron.customers.models import (
     PhoneNumber,
     PostalAddress,
 )
-from patron.customers.services import refresh_search_document
+from patron.customers.services import ACCOUNT_FIELDS, CONTACT_FIELDS, refresh_search_document
 
 from .models import Merge
 
+# The fields a merge chooses between: the record's own fields, as the services know them
+# (custom fields are merged key by key).
 MERGEABLE_FIELDS = {
-    Contact: [
-        "prefix",
-        "first_name",
-        "middle_name",
-        "last_name",
-        "suffix",
-        "job_title",
-        "date_of_birth",
-        "description",
-        "lifecycle_stage",
-        "owner",
-        "team",
-    ],
-    Account: [
-        "name",
-        "domain",
-        "industry",
-        "employee_count",
-        "annual_revenue",
-        "description",
-        "lifecycle_stage",
-        "owner",
-        "team",
-        "parent",
-    ],
+    Contact: [f for f in CONTACT_FIELDS if f != "custom_fields"],
+    Account: [f for f in ACCOUNT_FIELDS if f != "custom_fields"],
 }
 POINTS = (EmailAddress, PhoneNumber, PostalAddress)
 
