@@ -328,6 +328,7 @@ class RowNormaliser:
         default_region: str,
         custom_fields: dict[str, Any],
     ) -> None:
+        self.columns = columns
         self.entity = entity
         self.region = default_region or ""
         self.custom_fields = custom_fields

@@ -8,10 +8,10 @@ flight at any time, so memory stays flat however large the file is; the checkpoi
 batch (`rows_consumed`, `bytes_done`) is taken when the main process read it, so resuming
 after a crash is exactly as in a single process.
 
-Workers are forked: they inherit Django's setup and the run's normaliser, and never touch
-the database. The database connections they inherit belong to the parent; a worker drops
-its references to them without closing them (closing would end the parent's session).
-Small imports, previews and API batches stay in one process (`workers=0`).
+Workers are started by a fork server, never forked from the importing process (which may run
+other threads): each sets Django up and rebuilds the run's normaliser (`worker_boot`), and
+never touches the database. Small imports, previews and API batches stay in one process
+(`workers=0`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from . import worker_boot
 from .fields import RowNormaliser
 from .prepared import Prepared, prepare, with_document
 from .readers import BadRow
@@ -69,15 +70,18 @@ def prepared_batches(
         for items, done, read in raw_batches:
             yield Batch(job.prepare(items), done, read)
         return
-    job = _Job(normaliser, key_column, documents=True)
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["patron.integration.worker_boot"])
     executor = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(job,)
+        max_workers=workers,
+        mp_context=context,
+        initializer=worker_boot.start,
+        initargs=(worker_boot.spec_of(normaliser, key_column),),
     )
     in_flight: deque[tuple[Future[list[Prepared | BadRow]], int, int]] = deque()
     try:
         for items, done, read in raw_batches:
-            in_flight.append((executor.submit(_prepare_in_worker, items), done, read))
+            in_flight.append((executor.submit(worker_boot.prepare, items), done, read))
             if len(in_flight) > workers:
                 future, done, read = in_flight.popleft()
                 yield Batch(future.result(), done, read)
@@ -121,26 +125,3 @@ class _Job:
             prepared = prepare(line, row, self.normaliser, self.key_column)
             out.append(with_document(prepared, entity) if self.documents else prepared)
         return out
-
-
-_job: _Job | None = None
-_inherited: list[Any] = []
-
-
-def _start_worker(job: _Job) -> None:
-    """In a fresh worker: keep the run's job, and let go of the parent's connections."""
-    global _job
-    _job = job
-    from django.db import connections
-
-    for conn in connections.all(initialized_only=True):
-        if conn.connection is not None:
-            # Keep the object alive (its finaliser would close the parent's session) and
-            # make sure this process never writes through it.
-            _inherited.append(conn.connection)
-            conn.connection = None
-
-
-def _prepare_in_worker(items: list[Raw]) -> list[Prepared | BadRow]:
-    assert _job is not None
-    return _job.prepare(items)
