@@ -252,3 +252,7 @@ def test_contact_timeline_shortcut_returns_what_restrict_returns(generated):
                 .order_by("-occurred_at", "-id")
             )
             assert list(selectors.timeline_for(user=user, contact=contact)) == expected
+            if selectors.contact_visible(user=user).filter(pk=contact.pk).exists():
+                # As the contact page asks, having read the contact through restrict(view).
+                shortcut = selectors.timeline_for(user=user, contact=contact, known_visible=True)
+                assert list(shortcut) == expected
