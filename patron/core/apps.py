@@ -7,3 +7,8 @@ class CoreConfig(AppConfig):
     name = "patron.core"
     label = "core"
     verbose_name = "Patron core"
+
+    def ready(self) -> None:
+        from . import idempotency, jobs
+
+        jobs.register_periodic("idempotency-keys", 3600, idempotency.purge_expired)
