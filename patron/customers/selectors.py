@@ -386,9 +386,21 @@ def timeline_for(
         raise ValueError("timeline_for needs a contact or an account")
     if kinds:
         qs = qs.filter(kind__in=list(kinds))
-    return qs.select_related("author", "assignee", "contact", "account").order_by(
-        "-occurred_at", "-id"
-    )
+    if contact is not None and known_visible:
+        # Every entry is the caller's contact's: it sets `entry.contact` to the instance it
+        # holds (`with_contact`) instead of joining and building that contact once per entry.
+        related: tuple[str, ...] = ("author", "assignee", "account")
+    else:
+        related = ("author", "assignee", "contact", "account")
+    return qs.select_related(*related).order_by("-occurred_at", "-id")
+
+
+def with_contact(entries: list[TimelineEntry], contact: Contact) -> list[TimelineEntry]:
+    """`entries` of `contact`'s timeline read with `known_visible=True`, each given the
+    contact instance (what `select_related("contact")` would have built, once per entry)."""
+    for entry in entries:
+        entry.contact = contact
+    return entries
 
 
 def open_tasks_for(*, user: Any) -> QuerySet[TimelineEntry]:

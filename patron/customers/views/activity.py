@@ -77,6 +77,8 @@ def timeline_context(
         )
     except ValidationError:
         page = paginate(qs, ordering=TIMELINE_ORDERING, cursor=None, limit=TIMELINE_PAGE)
+    if contact is not None and contact_visible:
+        selectors.with_contact(page.items, contact)
     return {
         "entries": page.items,
         "timeline_page": page,
