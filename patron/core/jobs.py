@@ -23,14 +23,14 @@ logger = logging.getLogger(__name__)
 class Periodic:
     name: str
     every_seconds: float
-    function: Callable[[], None]
+    function: Callable[[], object]
     last_run: float = 0.0
 
 
 _registry: dict[str, Periodic] = {}
 
 
-def register_periodic(name: str, every_seconds: float, function: Callable[[], None]) -> None:
+def register_periodic(name: str, every_seconds: float, function: Callable[[], object]) -> None:
     _registry[name] = Periodic(name, every_seconds, function)
 
 
