@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from patron.core.models import User
 from patron.integration import services
+from patron.integration.cli import command_actor
 from patron.integration.models import ImportRun, Source
 
 
@@ -57,21 +58,8 @@ class Command(BaseCommand):
                 p.add_argument("--batch-size", type=int, default=services.BATCH_SIZE)
             p.add_argument("--user", default="")
 
-    def _actor(self, username: str) -> User:
-        if username:
-            try:
-                return User.objects.get(username=username)
-            except User.DoesNotExist:
-                raise CommandError(f"No user '{username}'.") from None
-        actor = User.objects.filter(is_superuser=True, is_active=True).order_by("id").first()
-        if actor is None:
-            actor = User.objects.filter(role__slug="admin", is_active=True).order_by("id").first()
-        if actor is None:
-            raise CommandError("No admin user: create one with `patron createuser`.")
-        return actor
-
     def handle(self, *args, action, **options):
-        actor = self._actor(options.get("user") or "")
+        actor = command_actor(options.get("user") or "")
         try:
             if action == "run":
                 run = self._start(actor, options)

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from patron.core.models import User
 from patron.integration import services
+from patron.integration.cli import command_actor
 from patron.integration.databases import source_sync
 from patron.integration.models import ImportRun, Source
 
@@ -29,26 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=services.BATCH_SIZE)
         parser.add_argument("--no-progress", action="store_true")
 
-    def _actor(self, username: str) -> User:
-        if username:
-            try:
-                return User.objects.get(username=username)
-            except User.DoesNotExist:
-                raise CommandError(f"No user '{username}'.") from None
-        actor = User.objects.filter(is_superuser=True, is_active=True).order_by("id").first()
-        if actor is None:
-            actor = User.objects.filter(role__slug="admin", is_active=True).order_by("id").first()
-        if actor is None:
-            raise CommandError("No admin user: create one with `patron createuser`.")
-        return actor
-
     def handle(self, *args, source, now, **options):
         found = Source.objects.filter(name=source).first()
         if found is None:
             raise CommandError(f"No source named '{source}'.")
         if found.kind != Source.Kind.DATABASE:
             raise CommandError(f"{found} is not a database source.")
-        actor = self._actor(options["user"])
+        actor = command_actor(options["user"])
         if not now:
             from patron.integration.tasks import source_sync_task
 
