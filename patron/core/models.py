@@ -126,6 +126,7 @@ class AuditEvent(models.Model):
         DELETE = "delete", "Deleted"
         MERGE = "merge", "Merged"
         UNMERGE = "unmerge", "Unmerged"
+        REVIEW = "review", "Reviewed"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -18,6 +18,16 @@ class QualityConfig(AppConfig):
 
         from patron.core import jobs
 
-        from .tasks import periodic
+        from .tasks import periodic, resolve_new_records
 
         jobs.register_periodic("quality", 24 * 3600, periodic)
+        jobs.register_periodic("resolution", 300, resolve_new_records)
+
+        from patron.core import events
+
+        from .survivorship import hand_edits_record
+
+        events.subscribe(hand_edits_record)
+        panels.register(
+            panels.RecordPanel("lineage", "Where the values come from", "lineage_panel")
+        )

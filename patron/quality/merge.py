@@ -102,7 +102,8 @@ def record_merge(
     others_ids = [int(i) for i in dict.fromkeys(other_ids) if int(i) != int(survivor_id)]
     if not others_ids:
         raise ValidationError({"others": ["Choose at least one other record to merge."]})
-    visible = model.objects.restrict(actor, "view")
+    # No actor: entity resolution merging as the system (it sees every record).
+    visible = model.objects.all() if actor is None else model.objects.restrict(actor, "view")
     records = {
         r.pk: r for r in visible.select_for_update().filter(pk__in=[survivor_id, *others_ids])
     }
@@ -110,11 +111,18 @@ def record_merge(
         raise model.DoesNotExist("One of the records does not exist or is not visible.")
     survivor = records[int(survivor_id)]
     others = [records[i] for i in others_ids]
-    if not may(actor, survivor, "change"):
+    if actor is not None and not may(actor, survivor, "change"):
         raise PermissionDenied("You may not change this record.")
     for other in others:
-        if not may(actor, other, "delete"):
+        if actor is not None and not may(actor, other, "delete"):
             raise PermissionDenied(f"You may not delete “{other}”, so it cannot be merged away.")
+    if actor is not None:
+        # A person said these are one customer: later resolution runs keep them together.
+        from .decisions import decide
+
+        for other in others:
+            decide(actor=actor, object_type=object_type, first=survivor.pk, second=other.pk,
+                   same=True, reason="merged by hand")  # fmt: skip
     choices = {k: int(v) for k, v in (choices or {}).items()}
     fields = MERGEABLE_FIELDS[model]
     for name, source_id in choices.items():
@@ -295,6 +303,12 @@ def merge_undo(*, actor: Any, merge: Merge) -> list[models.Model]:
     changes = audit.diff(before, audit.snapshot(survivor, [*fields, "custom_fields"]))
     changes["unmerged"] = [[o.pk for o in restored], None]
     audit.record(actor=actor, action=AuditEvent.Action.UNMERGE, obj=survivor, changes=changes)
+    # A person split them: no later resolution run merges them again.
+    from .decisions import decide
+
+    for obj in restored:
+        decide(actor=actor, object_type=merge.object_type, first=survivor.pk, second=obj.pk,
+               same=False, reason="unmerged")  # fmt: skip
     merge.undone_at = timezone.now()
     merge.undone_by = actor if getattr(actor, "pk", None) else None
     merge.save(update_fields=["undone_at", "undone_by"])

@@ -15,6 +15,23 @@ def quality_refresh_task() -> int:
     return written
 
 
+@task()
+def resolution_task(run_id: int) -> int:
+    from .matching import resolution_process
+
+    run = resolution_process(run_id)
+    return run.merges
+
+
+def resolve_new_records() -> None:
+    """Every few minutes from `patron worker`: records that arrived in imports and syncs since
+    the last resolution run are matched against the customers already there."""
+    from .matching import last_full_run, pending_new_records, resolution_start
+
+    if last_full_run("contact") is not None and pending_new_records("contact"):
+        resolution_start(actor=None, object_type="contact")
+
+
 def periodic() -> None:
     """Once a day from `patron worker`: today's rollup and every record's score."""
     quality_refresh_task.enqueue()
