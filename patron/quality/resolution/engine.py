@@ -118,7 +118,7 @@ def _comparisons() -> list[cl.CustomComparison]:
             cll.ArrayIntersectLevel("first_names", 1).configure(label_for_charts="nickname"),
             _jw("first_name", 0.92).configure(label_for_charts="typo"),
             cll.CustomLevel(
-                "first_name_l = last_name_r OR last_name_l = first_name_r",
+                "first_name_l = last_name_r AND last_name_l = first_name_r",
                 label_for_charts="swapped with last name",
             ),
             _jw("first_name", 0.8).configure(label_for_charts="similar"),
@@ -139,7 +139,7 @@ def _comparisons() -> list[cl.CustomComparison]:
                 label_for_charts="exact"
             ),
             cll.CustomLevel(
-                "last_name_l = first_name_r OR first_name_l = last_name_r",
+                "last_name_l = first_name_r AND first_name_l = last_name_r",
                 label_for_charts="swapped with first name",
             ),
             _jw("last_name", 0.92).configure(label_for_charts="typo"),
@@ -147,14 +147,22 @@ def _comparisons() -> list[cl.CustomComparison]:
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
     )
+    # Only the whole address counts: mailbox names are usually built from the person's name,
+    # so "same mailbox name at another provider" or "similar address" mostly re-count the name
+    # comparison and match namesakes. Domain typos are repaired before comparing.
     email = cl.CustomComparison(
         output_column_name="email",
         comparison_description="Email",
         comparison_levels=[
             cll.NullLevel("email"),
             cll.ExactMatchLevel("email").configure(label_for_charts="exact"),
-            cll.ExactMatchLevel("email_local").configure(label_for_charts="same mailbox name"),
-            _jw("email", 0.88).configure(label_for_charts="similar"),
+            # A typo in a letter. Not a different number or separator: jo.weber7@ and
+            # jo.weber9@, or jo.weber@ and jo_weber@, are usually two namesakes.
+            cll.And(
+                cll.DamerauLevenshteinLevel("email", 1),
+                cll.ExactMatchLevel("email_digits"),
+                cll.Not(cll.ExactMatchLevel("email_letters")),
+            ).configure(label_for_charts="one typo"),
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
     )
@@ -236,7 +244,7 @@ def _comparisons() -> list[cl.CustomComparison]:
 _PRIOR_M = {
     "first_name": [0.80, 0.04, 0.06, 0.01, 0.03, 0.01, 0.05],
     "last_name": [0.85, 0.01, 0.07, 0.03, 0.04],
-    "email": [0.60, 0.05, 0.05, 0.30],
+    "email": [0.65, 0.05, 0.30],
     "phone": [0.80, 0.02, 0.18],
     "date_of_birth": [0.90, 0.01, 0.04, 0.02, 0.03],
     "address": [0.60, 0.10, 0.02, 0.08, 0.05, 0.15],
@@ -420,16 +428,15 @@ class PersonModel:
                 )
             except Exception:  # no deterministic matches at all: keep the prior
                 logger.info("could not estimate the match prior; keeping the default")
-            linker.training.estimate_u_using_random_sampling(
-                max_pairs=min(5e6, max(1e5, len(features) * 5.0)), seed=42
-            )
+            u_pairs = min(5e6, max(1e5, len(features) * 5.0))
+            linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=42)
             for columns in _TRAINING_RULES:
                 if _pair_count(features, columns) < _MIN_TRAINING_PAIRS:
                     continue  # e.g. a data set without emails or identifiers
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*columns), estimate_without_term_frequencies=True, max_pairs=2e6
                 )
-            self._parameters = _parameters_from_linker(linker)
+            self._parameters = _parameters_from_linker(linker, unseen_u=1.0 / u_pairs)
 
     def predict(self, raw: pd.DataFrame, *, threshold: float = 0.01) -> pd.DataFrame:
         """Score every candidate pair within `raw`; one row per pair with l < r."""
@@ -496,7 +503,10 @@ def _pair_count(features: pd.DataFrame, columns: tuple[str, ...]) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
 
 
-def _parameters_from_linker(linker: Linker) -> dict[str, Any]:
+def _parameters_from_linker(linker: Linker, *, unseen_u: float) -> dict[str, Any]:
+    """The trained parameters, regularised: m floored (see _M_FLOOR) and renormalised, and a
+    level never seen among random pairs (typically "identifier exact") given u = 1/sample
+    size, the most its absence from the sample allows, instead of no weight at all."""
     settings = linker.misc.save_model_to_json()
     comparisons: dict[str, list[dict[str, Any]]] = {}
     for comparison in settings["comparisons"]:
@@ -508,6 +518,9 @@ def _parameters_from_linker(linker: Linker) -> dict[str, Any]:
             }
             for level in comparison["comparison_levels"]
         ]
+        for saved, level in zip(levels, comparison["comparison_levels"], strict=True):
+            if saved["u"] is None and not level.get("is_null_level"):
+                saved["u"] = unseen_u
         trained = [level for level in levels if level["m"] is not None]
         for level in trained:
             level["m"] = max(float(level["m"]), _M_FLOOR)
@@ -558,7 +571,8 @@ def _tidy_pairs(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 
 # Gamma values (see _level_labels) used by the household correction.
-_FIRST_NAME_CONFLICT = (0, 2)  # "different", "similar" (not a nickname, typo or initial)
+# First name missing, "different" or only "similar": not a nickname, typo, initial or swap.
+_FIRST_NAME_CONFLICT = (-1, 0, 2)
 _PERSONAL_AGREEMENT = {"email": 2, "identifier": 1, "date_of_birth": 2}  # gamma >= these
 _HOUSEHOLD_FIELDS = ("address", "phone")
 
@@ -568,7 +582,7 @@ def _discount_household_evidence(pairs: pd.DataFrame) -> pd.DataFrame:
 
     Fellegi-Sunter treats fields as independent, but people living together share surname,
     address and phone; summed, those outweigh any first-name disagreement. When first names
-    conflict and nothing personal (email, identifier, date of birth) agrees, the shared
+    do not agree and nothing personal (email, identifier, date of birth) agrees, the shared
     address and phone are household evidence, not evidence of the same person: their positive
     weight is dropped (negative weight is kept) and the probability recomputed.
     """

@@ -176,6 +176,8 @@ def prepare_people(raw: pd.DataFrame) -> pd.DataFrame:
     email, local = clean_email(raw["email"].reset_index(drop=True))
     out["email"] = email
     out["email_local"] = local
+    out["email_digits"] = email.str.replace(r"[^0-9]", "", regex=True)
+    out["email_letters"] = email.str.replace(r"[^a-z0-9@]", "", regex=True)
     out["phone"] = clean_phone(raw["phone"].reset_index(drop=True))
     out["street"] = clean_street(raw["street"].reset_index(drop=True))
     out["postal_code"] = clean_code(raw["postal_code"].reset_index(drop=True))
