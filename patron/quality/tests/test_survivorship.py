@@ -227,3 +227,19 @@ def test_lineage_follows_a_merge(admin_user, two_sources, settings):
     assert c9.pk in lineage(contact, "last_name").source_record_ids
     first_names = {c["value"] for c in lineage(contact, "first_name").candidates}
     assert first_names == {"Robert", "Bob", "Rob"}
+
+
+def test_admin_edits_survivorship_rules(client):
+    from patron.core import services
+    from patron.core.tests.factories import role
+
+    root = services.user_create(
+        actor=None, username="root", password="a-long-pass-phrase-1", role=role("admin")
+    )
+    client.force_login(root)
+    url = "/admin/quality/survivorshiprule/add/"
+    assert client.get(url).status_code == 200
+    bad = client.post(url, {"object_type": "account", "field": "first_name", "rule": "trust"})
+    assert "Accounts have no field" in bad.content.decode()
+    client.post(url, {"object_type": "contact", "field": "job_title", "rule": "trust"})
+    assert survivorship.rules_for("contact")["job_title"] == "trust"
