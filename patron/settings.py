@@ -168,6 +168,11 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 # The default country used to read phone numbers typed without a country code.
 PATRON_DEFAULT_PHONE_REGION = os.environ.get("PATRON_DEFAULT_PHONE_REGION", "GB")
 
+# Entity resolution: pairs at or above the match probability are merged automatically, pairs
+# between the review probability and it go to the review queue (empty: the model's defaults).
+PATRON_MATCH_PROBABILITY = os.environ.get("PATRON_MATCH_PROBABILITY", "")
+PATRON_REVIEW_PROBABILITY = os.environ.get("PATRON_REVIEW_PROBABILITY", "")
+
 NINJA_PAGINATION_PER_PAGE = 50
 
 LOGGING = {

@@ -50,6 +50,19 @@ def _engine() -> Any:
     return engine
 
 
+def thresholds() -> tuple[float, float]:
+    """(merge at or above, review at or above): the organisation's settings, else the model's
+    defaults (docs/benchmarks.md has the precision and recall behind them)."""
+    from django.conf import settings
+
+    engine = _engine()
+    match = float(settings.PATRON_MATCH_PROBABILITY or engine.MATCH_THRESHOLD)
+    review = float(settings.PATRON_REVIEW_PROBABILITY or engine.REVIEW_THRESHOLD)
+    if not 0 < review <= match <= 1:
+        raise ValueError("Need 0 < PATRON_REVIEW_PROBABILITY <= PATRON_MATCH_PROBABILITY <= 1.")
+    return match, review
+
+
 # --- starting a run --------------------------------------------------------------------------
 
 
@@ -223,6 +236,7 @@ def resolution_process(run_id: int, *, progress: Progress | None = None) -> Reso
 
 def _resolve(run: ResolutionRun, progress: Progress | None) -> None:
     engine = _engine()
+    match_at, review_at = thresholds()
     object_type = run.object_type
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -258,7 +272,7 @@ def _resolve(run: ResolutionRun, progress: Progress | None) -> None:
         timings["train"] = round(time.perf_counter() - mark, 2)
         mark = time.perf_counter()
         _set(run, progress, "Scoring candidate pairs", 40)
-        pairs = model.predict(raw, threshold=engine.REVIEW_THRESHOLD)
+        pairs = model.predict(raw, threshold=review_at)
         run.new_records = len(raw)
     else:
         assert previous is not None and last is not None
@@ -272,7 +286,7 @@ def _resolve(run: ResolutionRun, progress: Progress | None) -> None:
             run.save()
             return
         _set(run, progress, f"Scoring {len(new)} new records", 40)
-        pairs = model.predict_new(new, raw[~is_new], threshold=engine.REVIEW_THRESHOLD)
+        pairs = model.predict_new(new, raw[~is_new], threshold=review_at)
     timings["predict"] = round(time.perf_counter() - mark, 2)
     run.pairs_scored = len(pairs)
     run.save()
@@ -287,7 +301,7 @@ def _resolve(run: ResolutionRun, progress: Progress | None) -> None:
     clusters = engine.cluster(
         customer_of.keys(),
         pairs,
-        threshold=engine.MATCH_THRESHOLD,
+        threshold=match_at,
         must_link=[*same_customer, *must],
         cannot_link=cannot,
     )
@@ -300,7 +314,9 @@ def _resolve(run: ResolutionRun, progress: Progress | None) -> None:
 
     mark = time.perf_counter()
     _set(run, progress, "Queueing pairs for review", 90)
-    run.review_pairs = _queue_reviews(run, pairs, customer_of, merged_into, cannot, engine)
+    run.review_pairs = _queue_reviews(
+        run, pairs, customer_of, merged_into, cannot, engine, (review_at, match_at)
+    )
     timings["review"] = round(time.perf_counter() - mark, 2)
 
     mark = time.perf_counter()
@@ -362,6 +378,7 @@ def _queue_reviews(
     merged_into: dict[int, int],
     cannot: list[tuple[int, int]],
     engine: Any,
+    band_limits: tuple[float, float],
 ) -> int:
     """Pairs in the uncertain band whose customers are still apart become review items,
     one per pair of customers (the best-scoring records), unless already decided or queued."""
@@ -374,8 +391,8 @@ def _queue_reviews(
     decided = {(now_of(a), now_of(b)) for a, b in cannot if a in customer_of and b in customer_of}
     decided |= {(b, a) for a, b in decided}
     band = pairs[
-        (pairs["match_probability"] >= engine.REVIEW_THRESHOLD)
-        & (pairs["match_probability"] < engine.MATCH_THRESHOLD)
+        (pairs["match_probability"] >= band_limits[0])
+        & (pairs["match_probability"] < band_limits[1])
     ].sort_values("match_probability", ascending=False)
     queued = set(
         MatchReview.objects.filter(object_type=object_type).values_list("customer_a", "customer_b")
