@@ -301,7 +301,7 @@ _PREDICTION_RULES = [
     block_on("dob", "last_init"),
     block_on("dob", "first_init"),
     block_on("last_name", "first_prefix"),
-    block_on("last_meta", "first_meta"),
+    block_on("last_meta", "first_meta", "dob_year"),
     block_on("postal_code", "first_meta"),
     block_on("postal_code", "last_meta"),
     block_on("street", "last_init"),
@@ -434,7 +434,7 @@ class PersonModel:
                 if _pair_count(features, columns) < _MIN_TRAINING_PAIRS:
                     continue  # e.g. a data set without emails or identifiers
                 linker.training.estimate_parameters_using_expectation_maximisation(
-                    block_on(*columns), estimate_without_term_frequencies=True, max_pairs=2e6
+                    block_on(*columns), estimate_without_term_frequencies=True, max_pairs=5e5
                 )
             self._parameters = _parameters_from_linker(linker, unseen_u=1.0 / u_pairs)
 

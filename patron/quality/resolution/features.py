@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 
 import jellyfish
+import numpy as np
 import pandas as pd
 from nicknames import NickNamer
 
@@ -51,20 +52,20 @@ EMAIL_DOMAIN_FIXES = {
 }
 
 _STREET_ABBREVIATIONS = {
-    r"\bstreet\b": "st",
-    r"\bstr\b": "st",
-    r"stra(?:ss|ß)e\b": "str",
-    r"\broad\b": "rd",
-    r"\bavenue\b": "ave",
-    r"\bav\b": "ave",
-    r"\bplace\b": "pl",
-    r"\bdrive\b": "dr",
-    r"\blane\b": "ln",
-    r"\bcourt\b": "ct",
-    r"\bcrescent\b": "cres",
-    r"\bboulevard\b": "blvd",
-    r"\bclose\b": "cl",
+    "street": "st",
+    "str": "st",
+    "road": "rd",
+    "avenue": "ave",
+    "av": "ave",
+    "place": "pl",
+    "drive": "dr",
+    "lane": "ln",
+    "court": "ct",
+    "crescent": "cres",
+    "boulevard": "blvd",
+    "close": "cl",
 }
+_STREET_WORDS = r"\b(" + "|".join(_STREET_ABBREVIATIONS) + r")\b"
 
 _NICKNAMER = NickNamer()
 
@@ -117,15 +118,18 @@ def metaphone(s: pd.Series) -> pd.Series:
     return _map_distinct(s, lambda v: jellyfish.metaphone(v) or None)
 
 
-def clean_email(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(full address with a repaired domain, local part without +tags)."""
+def clean_email(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """(address with a repaired domain, local part without +tags, its digits, the address
+    without separators)."""
     s = s.fillna("").astype(str).str.strip().str.lower()
     parts = s.str.extract(r"^([^@\s]+)@([^@\s]+)$")
     local = parts[0].str.replace(r"\+.*$", "", regex=True)
     domain = parts[1].str.rstrip(".")
     domain = domain.map(lambda d: EMAIL_DOMAIN_FIXES.get(d, d) if isinstance(d, str) else d)
     full = local + "@" + domain
-    return full.where(full.notna(), None), local.where(local.notna(), None)
+    digits = full.str.replace(r"[^0-9]", "", regex=True)
+    letters = full.str.replace(r"[^a-z0-9@]", "", regex=True)
+    return full, local, digits, letters
 
 
 def clean_phone(s: pd.Series) -> pd.Series:
@@ -135,8 +139,8 @@ def clean_phone(s: pd.Series) -> pd.Series:
 
 def clean_street(s: pd.Series) -> pd.Series:
     s = _ascii_lower(s).str.replace(r"[^a-z0-9 ]", " ", regex=True)
-    for pattern, replacement in _STREET_ABBREVIATIONS.items():
-        s = s.str.replace(pattern, replacement, regex=True)
+    s = s.str.replace(r"strasse\b", "str", regex=True)
+    s = s.str.replace(_STREET_WORDS, lambda m: _STREET_ABBREVIATIONS[m.group(1)], regex=True)
     return _null_if_blank(s.str.replace(r"\s+", " ", regex=True).str.strip())
 
 
@@ -158,12 +162,28 @@ def clean_date(s: pd.Series) -> pd.Series:
     return s.where(ok, None)
 
 
+def _by_distinct(s: pd.Series, clean) -> pd.Series:  # type: ignore[no-untyped-def]
+    """Run a column cleaner on the distinct values only and spread the result back: names,
+    cities and postcodes repeat so much that this is several times faster on 1M rows."""
+    codes, uniques = pd.factorize(s.reset_index(drop=True), use_na_sentinel=True)
+    cleaned = clean(pd.Series(uniques, dtype=object))
+    if isinstance(cleaned, tuple):
+        return tuple(_spread(part, codes) for part in cleaned)
+    return _spread(cleaned, codes)
+
+
+def _spread(cleaned: pd.Series, codes: np.ndarray) -> pd.Series:
+    values = np.empty(len(cleaned) + 1, dtype=object)  # the last slot stays None
+    values[:-1] = cleaned.astype(object).where(cleaned.notna(), None).to_numpy()
+    return pd.Series(values[codes], dtype=object)  # code -1 picks the trailing None
+
+
 def prepare_people(raw: pd.DataFrame) -> pd.DataFrame:
     """Raw RAW_COLUMNS frame -> the feature frame the person model compares."""
     out = pd.DataFrame({"unique_id": raw["unique_id"].astype("int64").to_numpy()})
     out["source"] = raw["source"].fillna("").astype(str).to_numpy()
-    first = clean_name(raw["first_name"]).reset_index(drop=True)
-    last = clean_name(raw["last_name"]).reset_index(drop=True)
+    first = _by_distinct(raw["first_name"], clean_name)
+    last = _by_distinct(raw["last_name"], clean_name)
     out["first_name"] = first
     out["last_name"] = last
     out["first_names"] = first_name_set(first)
@@ -173,22 +193,20 @@ def prepare_people(raw: pd.DataFrame) -> pd.DataFrame:
     out["first_init"] = first.str.slice(0, 1)
     out["last_init"] = last.str.slice(0, 1)
     out["first_prefix"] = first.str.slice(0, 3)
-    email, local = clean_email(raw["email"].reset_index(drop=True))
-    out["email"] = email
-    out["email_local"] = local
-    out["email_digits"] = email.str.replace(r"[^0-9]", "", regex=True)
-    out["email_letters"] = email.str.replace(r"[^a-z0-9@]", "", regex=True)
-    out["phone"] = clean_phone(raw["phone"].reset_index(drop=True))
-    out["street"] = clean_street(raw["street"].reset_index(drop=True))
-    out["postal_code"] = clean_code(raw["postal_code"].reset_index(drop=True))
-    out["city"] = clean_city(raw["city"].reset_index(drop=True))
-    dob = clean_date(raw["date_of_birth"].reset_index(drop=True))
+    email_parts = _by_distinct(raw["email"], clean_email)
+    names = ("email", "email_local", "email_digits", "email_letters")
+    for name, part in zip(names, email_parts, strict=True):
+        out[name] = part
+    out["phone"] = _by_distinct(raw["phone"], clean_phone)
+    out["street"] = _by_distinct(raw["street"], clean_street)
+    out["postal_code"] = _by_distinct(raw["postal_code"], clean_code)
+    out["city"] = _by_distinct(raw["city"], clean_city)
+    dob = _by_distinct(raw["date_of_birth"], clean_date)
     out["dob"] = dob
     out["dob_year"] = dob.str.slice(0, 4)
     out["dob_md"] = dob.str.slice(5, 10)
-    out["identifier"] = clean_code(raw["identifier"].reset_index(drop=True))
-    for column in out.columns:
-        if column not in ("unique_id", "first_names"):
-            out[column] = out[column].astype(object).where(out[column].notna(), None)
+    out["identifier"] = _by_distinct(raw["identifier"], clean_code)
+    for column in ("first_init", "last_init", "first_prefix", "dob_year", "dob_md"):
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
     out["first_names"] = out["first_names"].where(out["first_name"].notna(), None)
     return out
