@@ -40,7 +40,7 @@ from urllib.parse import urlencode, urlparse
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/patron_bench"
-TARGETS_MS = {"list": 30.0, "search": 50.0, "overhead": 10.0}
+TARGETS_MS = {"list": 30.0, "search": 50.0, "overhead": 10.0, "duplicate check": 50.0}
 
 
 def parse_args() -> argparse.Namespace:
@@ -187,6 +187,19 @@ def scenario_urls(user: Any, n: int, rng: random.Random) -> dict[str, list[str]]
         # Half as typed (national or international format), half in E.164.
         "API search: phone": [q(p["phone"][i % 2]) for i, p in enumerate(people)],
         "Contact page": [f"/contacts/{p['id']}/" for p in people],
+        # What the new-contact form sends while someone types a person who may exist already:
+        # the name with the email or the phone (as typed), alternately.
+        "API duplicate check": [
+            "/api/duplicate-check/contacts?"
+            + urlencode(
+                {
+                    "first_name": p["first_name"],
+                    "last_name": p["last_name"],
+                    **({"email": p["email"]} if i % 2 else {"phone": p["phone"][0]}),
+                }
+            )
+            for i, p in enumerate(people)
+        ],
     }
 
 
@@ -260,6 +273,8 @@ def target_for(scenario: str) -> float | None:
         return TARGETS_MS["list"]
     if scenario.startswith("API search"):
         return TARGETS_MS["search"]
+    if scenario.startswith("API duplicate check"):
+        return TARGETS_MS["duplicate check"]
     return None
 
 

@@ -530,7 +530,11 @@ def _parameters_from_linker(linker: Linker, *, unseen_u: float) -> dict[str, Any
         comparisons[comparison["output_column_name"]] = levels
     return {
         "format": MODEL_FORMAT,
-        "probability_two_random_records_match": settings["probability_two_random_records_match"],
+        # A small or duplicate-free data set can estimate 0 (or EM drift to 1): keep it a
+        # probability whose log-odds exist.
+        "probability_two_random_records_match": min(
+            max(float(settings["probability_two_random_records_match"]), 1e-9), 0.5
+        ),
         "comparisons": comparisons,
     }
 

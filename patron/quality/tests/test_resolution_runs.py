@@ -231,3 +231,21 @@ def test_patron_resolve_command(admin_user, population, capsys):
     assert f"{done.merges} merged" in out
     call_command("resolve", "--no-progress")
     assert ResolutionRun.objects.latest("id").new_records == 0
+
+
+def test_the_worker_matches_new_records_after_imports(admin_user, settings, tmp_path):
+    from patron.quality import tasks
+
+    settings.VAR_DIR = tmp_path
+    frame = generate(120, seed=2)
+    load(admin_user, frame, sources=("billing",))
+    # Before any full run there is no model to reuse: the worker waits for a person to start one.
+    tasks.resolve_new_records()
+    assert not ResolutionRun.objects.exists()
+    run(admin_user, full=True)
+    tasks.resolve_new_records()  # nothing new
+    assert ResolutionRun.objects.count() == 1
+    load(admin_user, frame, sources=("webshop",))
+    tasks.resolve_new_records()
+    queued = ResolutionRun.objects.latest("id")
+    assert queued.mode == "incremental" and queued.status == "queued" and queued.created_by is None
