@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from patron.core.permissions import may
+from patron.core.permissions import can, may
 from patron.core.web import domain_errors, request_user
 from patron.customers.models import Account, Contact
 
@@ -41,6 +41,18 @@ def duplicates_panel(request: HttpRequest, object_type: str, pk: int) -> HttpRes
     merges = Merge.objects.filter(
         object_type=object_type, survivor_id=record.pk, undone_at=None
     ).order_by("-created_at")[:5]
+    # Pairs entity resolution was unsure about, for people who may decide them.
+    reviews = []
+    if can(user, f"{object_type}.delete"):
+        from django.db.models import Q
+
+        from .models import MatchReview
+
+        reviews = list(
+            MatchReview.objects.filter(object_type=object_type, status=MatchReview.Status.PENDING)
+            .filter(Q(customer_a=record.pk) | Q(customer_b=record.pk))
+            .order_by("-probability")[:5]
+        )
     return render(
         request,
         "quality/partials/duplicates_panel.html",
@@ -49,6 +61,7 @@ def duplicates_panel(request: HttpRequest, object_type: str, pk: int) -> HttpRes
             "object_type": object_type,
             "candidates": candidates,
             "merges": merges,
+            "reviews": reviews,
             "may_merge": may(user, record, "change"),
         },
     )

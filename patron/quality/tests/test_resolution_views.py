@@ -170,3 +170,10 @@ def test_api_review_pairs_runs_and_lineage(api_as, admin_user, rep_north, pair):
     assert rep.get("/review-pairs").json() == []
     assert rep.get(f"/review-pairs/{item.pk}").status_code == 404
     assert rep.post("/resolution-runs", {}).status_code == 403
+
+
+def test_the_duplicates_panel_points_to_a_pending_review(client, admin_user, pair):
+    item, (a, _) = pair
+    client.force_login(admin_user)
+    panel = client.get(reverse("duplicates_panel", args=["contact", a])).content.decode()
+    assert reverse("review_detail", args=[item.pk]) in panel and "81%" in panel
