@@ -384,10 +384,10 @@ class LineageOut(Schema):
 def contact_lineage(request: HttpRequest, contact_id: Annotated[int, Path(ge=1, le=2**63 - 1)]):
     from patron.integration.models import SourceRecord
 
-    from .models import FieldLineage
+    from .survivorship import lineage_of
 
     contact = Contact.objects.restrict(_actor(request), "view").get(pk=contact_id)
-    rows = list(FieldLineage.objects.filter(object_type="contact", object_id=contact.pk))
+    rows = lineage_of("contact", contact.pk)
     sources = {
         sr.pk: sr
         for sr in SourceRecord.objects.restrict(_actor(request), "view")

@@ -19,7 +19,7 @@ from patron.integration.models import SourceRecord
 
 from . import matching, review, survivorship
 from .merge_views import _model
-from .models import FieldLineage, MatchReview, ResolutionRun
+from .models import MatchReview, ResolutionRun
 
 RULE_LABELS = {
     "trust": "most trusted source",
@@ -37,7 +37,7 @@ def lineage_panel(request: HttpRequest, object_type: str, pk: int) -> HttpRespon
     """Per field of the golden record: the value, the rule that chose it and its sources."""
     user = request_user(request)
     record = _model(object_type).objects.restrict(user, "view").get(pk=pk)
-    rows = list(FieldLineage.objects.filter(object_type=object_type, object_id=record.pk))
+    rows = survivorship.lineage_of(object_type, record.pk)
     wanted = {i for row in rows for c in row.candidates for i in c["source_record_ids"]}
     wanted |= {i for row in rows for i in row.source_record_ids}
     sources = {

@@ -367,6 +367,37 @@ def golden_refresh(*, object_type: str, ids: Iterable[int]) -> int:
     return changed
 
 
+def lineage_of(object_type: str, record_id: int) -> list[FieldLineage]:
+    """Every golden-record field's lineage: the stored rows, and for fields no resolution run
+    has decided yet, what the rules would say now (computed, not saved)."""
+    stored = {
+        row.field: row
+        for row in FieldLineage.objects.filter(object_type=object_type, object_id=record_id)
+    }
+    missing = [f for f in fields_of(object_type) if f not in stored]
+    if missing:
+        rules = rules_for(object_type)
+        offers: dict[str, list[Offer]] = defaultdict(list)
+        for sr in SourceRecord.objects.filter(**{f"{object_type}_id": record_id}).select_related(
+            "source"
+        ):
+            for field, field_offers in offers_of(object_type, sr, sr.source.trust_rank).items():
+                offers[field].extend(field_offers)
+        for field in missing:
+            if offers.get(field):
+                value, sources, rule = choose(rules[field], offers[field])
+                stored[field] = FieldLineage(
+                    object_type=object_type,
+                    object_id=record_id,
+                    field=field,
+                    value=value,
+                    source_record_ids=sources,
+                    rule=rule,
+                    candidates=_candidates(offers[field]),
+                )
+    return list(stored.values())
+
+
 def _released(row: FieldLineage, offers: Sequence[Offer]) -> bool:
     """Whether a source has sent something new for a hand-edited field since the edit."""
     pinned = row.pinned or {}

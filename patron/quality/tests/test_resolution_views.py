@@ -177,3 +177,12 @@ def test_the_duplicates_panel_points_to_a_pending_review(client, admin_user, pai
     client.force_login(admin_user)
     panel = client.get(reverse("duplicates_panel", args=["contact", a])).content.decode()
     assert reverse("review_detail", args=[item.pk]) in panel and "81%" in panel
+
+
+def test_lineage_is_shown_before_any_resolution_run(client, api_as, admin_user, pair):
+    _, (a, _) = pair
+    client.force_login(admin_user)
+    panel = client.get(reverse("lineage_panel", args=["contact", a])).content.decode()
+    assert "Billing · B-1" in panel and "every source agrees" in panel
+    lineage = {row["field"]: row for row in api_as(admin_user).get(f"/contacts/{a}/lineage").json()}
+    assert lineage["last_name"]["value"] == "Meyer" and lineage["last_name"]["rule"] == "only"
