@@ -16,7 +16,7 @@ class SurvivorshipRuleForm(forms.ModelForm):
     field = forms.ChoiceField(
         choices=sorted(
             {(f, FIELD_LABELS.get(f, f)) for fields in DEFAULT_RULES.values() for f in fields},
-            key=lambda c: c[1],
+            key=lambda choice: str(choice[1]),
         ),
         help_text="The golden-record field this rule decides.",
     )

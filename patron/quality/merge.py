@@ -146,7 +146,7 @@ def record_merge(
 
     # Field values: the user's choices, else the survivor's, else the first other value.
     before = audit.snapshot(survivor, [*fields, "custom_fields"])
-    by_field_name = {f: survivor._meta.get_field(f) for f in fields}
+    by_field_name: dict[str, Any] = {f: survivor._meta.get_field(f) for f in fields}
     for name in fields:
         attname = by_field_name[name].attname
         if name in choices:

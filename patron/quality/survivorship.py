@@ -252,17 +252,18 @@ def _make_primary(object_type: str, record_id: int, field: str, value: str) -> b
     """Make the record's contact point with this value its primary one; False if the record
     has no such point (a source's value the record does not carry)."""
     parent = {f"{object_type}_id": record_id}
+    match: list[Any]
     if field == "email":
-        points = list(EmailAddress.objects.filter(**parent))
-        match = [p for p in points if p.email.lower() == value.lower()]
+        emails = list(EmailAddress.objects.filter(**parent))
+        match = [p for p in emails if p.email.lower() == value.lower()]
     elif field == "phone":
-        points = list(PhoneNumber.objects.filter(**parent))
-        match = [p for p in points if value in (p.e164, p.number)]
+        phones = list(PhoneNumber.objects.filter(**parent))
+        match = [p for p in phones if value in (p.e164, p.number)]
     else:
-        points = list(PostalAddress.objects.filter(**parent))
+        addresses = list(PostalAddress.objects.filter(**parent))
         match = [
             p
-            for p in points
+            for p in addresses
             if _address_text(
                 {
                     "address.street": p.street,
@@ -283,7 +284,7 @@ def _make_primary(object_type: str, record_id: int, field: str, value: str) -> b
 
 
 def _coerce(record: Contact | Account, field: str, value: str) -> Any:
-    model_field = record._meta.get_field(field)
+    model_field: Any = record._meta.get_field(field)
     if value == "":
         return None if model_field.null else ""
     return model_field.to_python(value)
@@ -353,7 +354,7 @@ def golden_refresh(*, object_type: str, ids: Iterable[int]) -> int:
             row.pinned = {}
             row.updated_at = now
         if data:
-            if object_type == "contact":
+            if isinstance(record, Contact):
                 contact_update(actor=None, contact=record, expected_version=None, data=data)
             else:
                 account_update(actor=None, account=record, expected_version=None, data=data)

@@ -60,7 +60,7 @@ def run(actor, *, full=False) -> ResolutionRun:
     return done
 
 
-def customers_of(truth: dict) -> dict:
+def customers_of(truth: dict) -> tuple[dict, dict]:
     """person id -> set of contact ids holding that person's records, and the reverse."""
     by_person, by_contact = defaultdict(set), defaultdict(set)
     for source, key, contact_id in SourceRecord.objects.values_list(
@@ -78,7 +78,7 @@ def pair_scores(truth: dict) -> tuple[float, float]:
         "source__name", "source_key", "contact_id"
     ):
         records[contact_id].append(truth[(source, key)][0])
-    persons = defaultdict(int)
+    persons: dict[str, int] = defaultdict(int)
     for people in records.values():
         for p in people:
             persons[p] += 1
