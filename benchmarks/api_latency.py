@@ -255,7 +255,8 @@ def measure(client: Any, urls: list[str], warmup: int) -> dict[str, Any]:
         diffs.append((elapsed - raw_elapsed) * 1000)
         counts.append(len(captured))
         if url.startswith("/api/"):
-            results.append(len(response.json()["results"]))
+            body = response.json()
+            results.append(len(body["results"] if isinstance(body, dict) else body))
     return {
         "requests": len(urls),
         "queries": statistics.median(counts),
