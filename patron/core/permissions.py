@@ -162,9 +162,35 @@ def may_each(user: Any, obj: models.Model, actions: tuple[str, ...]) -> dict[str
         else:
             reading = action in ("view", "export")
             if reading not in by_reading:
-                by_reading[reading] = may(user, obj, action)
+                held = _ownership_holds(user, obj, action)
+                by_reading[reading] = may(user, obj, action) if held is None else held
             answers[action] = by_reading[reading]
     return answers
+
+
+def _ownership_holds(user: User, obj: Any, action: str) -> bool | None:
+    """`_ownership_q(user, action)` evaluated on a record read in this request, without a
+    query: its owner, its team, or its owner's team (when the owner was read with it). None
+    when the answer needs the database (the owner was not loaded)."""
+    visibility = organisation_settings().record_visibility
+    reading = action in ("view", "export")
+    if visibility == RecordVisibility.PUBLIC_READ_WRITE or (
+        visibility == RecordVisibility.PUBLIC_READ and reading
+    ):
+        return True
+    if obj.owner_id is not None and obj.owner_id == user.pk:
+        return True
+    shares_team = visibility == RecordVisibility.TEAM or user.manages_team
+    if not shares_team or user.team_id is None:
+        return False
+    if obj.team_id == user.team_id:
+        return True
+    if obj.owner_id is None:
+        return False
+    owner = obj._state.fields_cache.get("owner")
+    if owner is None:
+        return None
+    return owner.team_id == user.team_id
 
 
 class RestrictedQuerySet(models.QuerySet):
