@@ -35,7 +35,7 @@ from patron.customers.models import Contact, EmailAddress, PhoneNumber, PostalAd
 from patron.integration.models import SourceRecord
 
 from . import decisions, survivorship
-from .merge import record_merge
+from .bulk_merge import merge_many
 from .models import MatchReview, ResolutionRun
 
 logger = logging.getLogger(__name__)
@@ -346,27 +346,19 @@ def _apply_clusters(
     spans: dict[int, set[int]] = defaultdict(set)
     for uid, cluster_id in clusters.items():
         spans[cluster_id].add(customer_of[uid])
-    merged_into: dict[int, int] = {}
+    groups: list[tuple[int, list[int]]] = []
     for customers in spans.values():
         if len(customers) < 2:
             continue
         # The customer with the most source records survives; the oldest on a tie.
         survivor = min(customers, key=lambda c: (-len(members[c]), c))
-        others = sorted(customers - {survivor})
-        try:
-            with transaction.atomic():
-                record_merge(
-                    actor=None,
-                    object_type=run.object_type,
-                    survivor_id=survivor,
-                    other_ids=others,
-                )
-        except Contact.DoesNotExist:
-            continue  # a customer went away while the run worked; the next run sees the rest
-        for other in others:
-            merged_into[other] = survivor
-        merged_into[survivor] = survivor
-        run.merges += len(others)
+        groups.append((survivor, sorted(customers - {survivor})))
+    merged_into: dict[int, int] = {}
+    for done in merge_many(object_type=run.object_type, groups=groups):
+        for other in done.merged_ids:
+            merged_into[other] = done.survivor_id
+        merged_into[done.survivor_id] = done.survivor_id
+        run.merges += len(done.merged_ids)
     ResolutionRun.objects.filter(pk=run.pk).update(merges=run.merges)
     return merged_into
 
