@@ -22,7 +22,7 @@ from splink import Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 
 from .clustering import cluster
-from .features import prepare_people
+from .features import add_blocking_keys, prepare_people
 
 __all__ = [
     "MATCH_THRESHOLD",
@@ -105,6 +105,25 @@ def _jw(column: str, threshold: float) -> cll.JaroWinklerLevel:
     return cll.JaroWinklerLevel(column, threshold)
 
 
+def _within_one_edit(column: str) -> cll.And:
+    """Damerau-Levenshtein distance <= 1, behind cheap tests that every such pair passes.
+
+    The edit distance is by far the most expensive function in the model (an email address
+    costs several microseconds), and most compared pairs are nowhere near one edit apart. One
+    edit changes the length by at most one, and leaves either the last three characters or
+    everything but the last four (of the shorter value) untouched, so the guard loses no
+    pair; SQL engines evaluate the distance only for the pairs that pass it.
+    """
+    left, right = f"{column}_l", f"{column}_r"
+    keep = f"greatest(least(length({left}), length({right})) - 4, 0)"
+    guard = cll.CustomLevel(
+        f"abs(length({left}) - length({right})) <= 1 "
+        f"AND (substr({left}, -3) = substr({right}, -3) "
+        f"OR substr({left}, 1, {keep}) = substr({right}, 1, {keep}))"
+    )
+    return cll.And(guard, cll.DamerauLevenshteinLevel(column, 1))
+
+
 def _comparisons() -> list[cl.CustomComparison]:
     """The person model's comparisons, strongest level first within each."""
     first_name = cl.CustomComparison(
@@ -159,9 +178,9 @@ def _comparisons() -> list[cl.CustomComparison]:
             # A typo in a letter. Not a different number or separator: jo.weber7@ and
             # jo.weber9@, or jo.weber@ and jo_weber@, are usually two namesakes.
             cll.And(
-                cll.DamerauLevenshteinLevel("email", 1),
                 cll.ExactMatchLevel("email_digits"),
                 cll.Not(cll.ExactMatchLevel("email_letters")),
+                _within_one_edit("email"),
             ).configure(label_for_charts="one typo"),
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
@@ -172,7 +191,7 @@ def _comparisons() -> list[cl.CustomComparison]:
         comparison_levels=[
             cll.NullLevel("phone"),
             cll.ExactMatchLevel("phone").configure(label_for_charts="exact"),
-            cll.DamerauLevenshteinLevel("phone", 1).configure(label_for_charts="one-digit typo"),
+            _within_one_edit("phone").configure(label_for_charts="one-digit typo"),
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
     )
@@ -187,7 +206,11 @@ def _comparisons() -> list[cl.CustomComparison]:
                 "AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)",
                 label_for_charts="day and month swapped",
             ),
-            cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one-digit typo"),
+            cll.And(
+                # One edit changes the year or the day and month, never both.
+                cll.Or(cll.ExactMatchLevel("dob_year"), cll.ExactMatchLevel("dob_md")),
+                cll.DamerauLevenshteinLevel("dob", 1),
+            ).configure(label_for_charts="one-digit typo"),
             cll.Or(
                 cll.ExactMatchLevel("dob_md"),
                 cll.DamerauLevenshteinLevel("dob", 2),
@@ -229,9 +252,7 @@ def _comparisons() -> list[cl.CustomComparison]:
         comparison_levels=[
             cll.NullLevel("identifier"),
             cll.ExactMatchLevel("identifier").configure(label_for_charts="exact"),
-            cll.DamerauLevenshteinLevel("identifier", 1).configure(
-                label_for_charts="one-character typo"
-            ),
+            _within_one_edit("identifier").configure(label_for_charts="one-character typo"),
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
     )
@@ -300,7 +321,9 @@ _PREDICTION_RULES = [
     block_on("phone"),
     block_on("dob", "last_init"),
     block_on("dob", "first_init"),
-    block_on("last_name", "first_prefix"),
+    block_on("rare_name"),
+    block_on("last_name", "first_prefix", "dob_year"),
+    block_on("last_name", "first_prefix", "city"),
     block_on("last_meta", "first_meta", "dob_year"),
     block_on("postal_code", "first_meta"),
     block_on("postal_code", "last_meta"),
@@ -317,6 +340,8 @@ _TRAINING_RULES = [
     ("identifier",),
     ("phone",),
 ]
+# Training uses a random sample of this many records at most (see PersonModel.train).
+TRAINING_RECORDS = 300_000
 # EM needs a few hundred pairs to estimate anything; a rule with fewer is skipped.
 _MIN_TRAINING_PAIRS = 100
 
@@ -418,8 +443,16 @@ class PersonModel:
                 sdf.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
 
     def train(self, raw: pd.DataFrame) -> None:
-        """Estimate u by random sampling, lambda deterministically, and m by EM."""
-        features = prepare_people(raw)
+        """Estimate u by random sampling, lambda deterministically, and m by EM.
+
+        Above TRAINING_RECORDS records, on a random sample of that many: every parameter is a
+        proportion among pairs (u among random pairs, lambda among all pairs, m among
+        matches), which a random sample of records estimates without bias, at a fraction of
+        the cost.
+        """
+        if len(raw) > TRAINING_RECORDS:
+            raw = raw.sample(n=TRAINING_RECORDS, random_state=42)
+        features = add_blocking_keys(prepare_people(raw))
         self._parameters = None
         with self._session(features) as (linker, _):
             try:
@@ -441,7 +474,7 @@ class PersonModel:
     def predict(self, raw: pd.DataFrame, *, threshold: float = 0.01) -> pd.DataFrame:
         """Score every candidate pair within `raw`; one row per pair with l < r."""
         self._require_trained()
-        features = prepare_people(raw)
+        features = add_blocking_keys(prepare_people(raw))
         if len(features) < 2:
             return _empty_pairs()
         with self._session(features) as (linker, _):
@@ -458,9 +491,11 @@ class PersonModel:
         self._require_trained()
         if len(new) == 0:
             return _empty_pairs()
-        new_features = prepare_people(new)
-        existing_features = prepare_people(existing)
-        everything = pd.concat([existing_features, new_features], ignore_index=True)
+        everything = add_blocking_keys(
+            pd.concat([prepare_people(existing), prepare_people(new)], ignore_index=True)
+        )
+        existing_features = everything.iloc[: len(existing)].reset_index(drop=True)
+        new_features = everything.iloc[len(existing) :].reset_index(drop=True)
         frames = []
         # Term frequencies come from new and existing records together, as in a full run.
         with self._session(everything) as (linker, registered):
@@ -528,6 +563,7 @@ def _parameters_from_linker(linker: Linker, *, unseen_u: float) -> dict[str, Any
         for level in trained:
             level["m"] = level["m"] / total
         comparisons[comparison["output_column_name"]] = levels
+    _regularise_name_levels(comparisons)
     return {
         "format": MODEL_FORMAT,
         # A small or duplicate-free data set can estimate 0 (or EM drift to 1): keep it a
@@ -537,6 +573,40 @@ def _parameters_from_linker(linker: Linker, *, unseen_u: float) -> dict[str, Any
         ),
         "comparisons": comparisons,
     }
+
+
+# The most a first name given as an initial can say: the same initial letter is about 1 in 16
+# for two different people, whatever the data shows.
+_INITIAL_MAX_BAYES_FACTOR = 16.0
+
+
+def _regularise_name_levels(comparisons: dict[str, list[dict[str, Any]]]) -> None:
+    """Give the rare name levels u values that random sampling cannot estimate.
+
+    Swapped names and initials are so rare among random pairs that the sample usually holds
+    none, and u would be 1/sample size: a swap then weighed 15 bits in each of the two name
+    comparisons, so that "James Thomas" and "Thomas James" (different people, common names)
+    were a certain match. A swap is one piece of evidence, counted in the first-name
+    comparison, and worth about as much as both names agreeing in place (u = product of the
+    two exact-match u values); the last-name comparison counts it as neutral. An initial is
+    worth at most _INITIAL_MAX_BAYES_FACTOR.
+    """
+
+    def level(name: str, label: str) -> dict[str, Any] | None:
+        return next((lvl for lvl in comparisons.get(name, []) if lvl["label"] == label), None)
+
+    first_exact, last_exact = level("first_name", "exact"), level("last_name", "exact")
+    first_swap = level("first_name", "swapped with last name")
+    last_swap = level("last_name", "swapped with first name")
+    if first_exact and last_exact and first_swap and first_swap["m"] is not None:
+        together = float(first_exact["u"] or 0.0) * float(last_exact["u"] or 0.0)
+        first_swap["u"] = max(float(first_swap["u"] or 0.0), together)
+    if last_swap and last_swap["m"] is not None:
+        last_swap["u"] = last_swap["m"]
+    initial = level("first_name", "initial")
+    if initial and initial["m"] is not None:
+        floor = initial["m"] / _INITIAL_MAX_BAYES_FACTOR
+        initial["u"] = max(float(initial["u"] or 0.0), floor)
 
 
 _PAIR_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]

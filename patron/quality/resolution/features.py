@@ -210,3 +210,23 @@ def prepare_people(raw: pd.DataFrame) -> pd.DataFrame:
         out[column] = out[column].astype(object).where(out[column].notna(), None)
     out["first_names"] = out["first_names"].where(out["first_name"].notna(), None)
     return out
+
+
+# A name shared by more records than this is too common to be evidence on its own: a pair with
+# only the name in common cannot reach the match threshold, so such pairs are not worth
+# scoring and must be found by a rule that also requires something else in common.
+NAME_BLOCK_LIMIT = 30
+
+
+def add_blocking_keys(features: pd.DataFrame) -> pd.DataFrame:
+    """Add keys that depend on the whole data set (after combining all records to compare).
+
+    ``rare_name``: last name + first three letters of the first name, only where fewer than
+    NAME_BLOCK_LIMIT records share it. Blocking on the plain name would compare every pair of
+    "Thomas Müller"s (about 10M pairs in 1M records), nearly all of them hopeless.
+    """
+    key = features["last_name"] + " " + features["first_prefix"]
+    sizes = key.map(key.value_counts())
+    rare = key.where(sizes <= NAME_BLOCK_LIMIT).astype(object)
+    features["rare_name"] = rare.where(rare.notna(), None)
+    return features
