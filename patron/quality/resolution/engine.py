@@ -452,7 +452,7 @@ class PersonModel:
         """
         if len(raw) > TRAINING_RECORDS:
             raw = raw.sample(n=TRAINING_RECORDS, random_state=42)
-        features = add_blocking_keys(prepare_people(raw))
+        features = prepare_people(raw)
         self._parameters = None
         with self._session(features) as (linker, _):
             try:
@@ -474,7 +474,7 @@ class PersonModel:
     def predict(self, raw: pd.DataFrame, *, threshold: float = 0.01) -> pd.DataFrame:
         """Score every candidate pair within `raw`; one row per pair with l < r."""
         self._require_trained()
-        features = add_blocking_keys(prepare_people(raw))
+        features = prepare_people(raw)
         if len(features) < 2:
             return _empty_pairs()
         with self._session(features) as (linker, _):

@@ -209,7 +209,7 @@ def prepare_people(raw: pd.DataFrame) -> pd.DataFrame:
     for column in ("first_init", "last_init", "first_prefix", "dob_year", "dob_md"):
         out[column] = out[column].astype(object).where(out[column].notna(), None)
     out["first_names"] = out["first_names"].where(out["first_name"].notna(), None)
-    return out
+    return add_blocking_keys(out)
 
 
 # A name shared by more records than this is too common to be evidence on its own: a pair with
@@ -219,7 +219,7 @@ NAME_BLOCK_LIMIT = 30
 
 
 def add_blocking_keys(features: pd.DataFrame) -> pd.DataFrame:
-    """Add keys that depend on the whole data set (after combining all records to compare).
+    """Add keys that depend on the whole data set (again after combining prepared frames).
 
     ``rare_name``: last name + first three letters of the first name, only where fewer than
     NAME_BLOCK_LIMIT records share it. Blocking on the plain name would compare every pair of
