@@ -9,14 +9,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from patron.core import audit
 from patron.core.models import AuditEvent
-from patron.customers.models import AccountRelationship
-from patron.customers.services import refresh_search_document
+from patron.customers import search
+from patron.customers.models import AccountRelationship, Contact, EmailAddress, PhoneNumber
 
 from .merge import MERGEABLE_FIELDS, POINTS, _attached, _model, _row
 from .models import Merge
@@ -122,15 +122,19 @@ def _merge_batch(object_type: str, groups: Sequence[Group]) -> list[Merge]:
 
     now = timezone.now()
     for survivor, _ in plan:
+        filled = {
+            name: getattr(survivor, survivor._meta.get_field(name).attname)
+            for name in [*fields, "custom_fields"]
+            if audit.snapshot(survivor, [name]) != {name: befores[survivor.pk].get(name)}
+        }
+        if filled:
+            model.objects.filter(pk=survivor.pk).update(**filled)
         survivor.version += 1
         survivor.updated_at = now
-    model.objects.bulk_update(
-        [s for s, _ in plan],
-        [model._meta.get_field(f).attname for f in fields]
-        + ["custom_fields", "version", "updated_at"],
+    model.objects.filter(pk__in=[s.pk for s, _ in plan]).update(
+        version=F("version") + 1, updated_at=now
     )
-    for survivor, _ in plan:
-        refresh_search_document(survivor)
+    _refresh_search_documents(model, [s for s, _ in plan])
 
     merges = Merge.objects.bulk_create(
         [
@@ -213,20 +217,44 @@ def _move_attached(model, object_type, plan, survivor_of, snapshots) -> None:
                         [related._meta.label, attname, other.pk, rows[other.pk]]
                     )
         moving = [(parent, pk) for parent, pks in rows.items() for pk in pks]
-        for start in range(0, len(moving), 500):
-            chunk = moving[start : start + 500]
+        table = connection.ops.quote_name(related._meta.db_table)
+        column = connection.ops.quote_name(attname)
+        key = connection.ops.quote_name(related._meta.pk.column)
+        for start in range(0, len(moving), 400):
+            chunk = moving[start : start + 400]
             parents = sorted({parent for parent, _ in chunk})
-            related._default_manager.filter(pk__in=[pk for _, pk in chunk]).update(
-                **{
-                    attname: Case(
-                        *[When(**{attname: p}, then=Value(survivor_of[p])) for p in parents],
-                        default=F(attname),
-                        output_field=related._meta.get_field(
-                            attname.removesuffix("_id")
-                        ).target_field,
-                    )
-                }
-            )
+            whens = " ".join(["WHEN %s THEN %s"] * len(parents))
+            marks = ", ".join(["%s"] * len(chunk))
+            params: list[int] = [v for p in parents for v in (p, survivor_of[p])]
+            params += [pk for _, pk in chunk]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET {column} = CASE {column} {whens} END "  # noqa: S608 - quoted names, values as parameters
+                    f"WHERE {key} IN ({marks})",
+                    params,
+                )
+
+
+def _refresh_search_documents(model: Any, records: list[Any]) -> None:
+    """`refresh_search_document` for many records: their emails and phones in two queries."""
+    parent = f"{model._meta.model_name}_id"
+    ids = [r.pk for r in records]
+    emails: dict[int, list[str]] = defaultdict(list)
+    for pid, email in EmailAddress.objects.filter(**{f"{parent}__in": ids}).values_list(
+        parent, "email"
+    ):
+        emails[pid].append(email)
+    phones: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for pid, number, e164 in PhoneNumber.objects.filter(**{f"{parent}__in": ids}).values_list(
+        parent, "number", "e164"
+    ):
+        phones[pid].append((number, e164))
+    document_of = search.contact_document if model is Contact else search.account_document
+    for record in records:
+        document = document_of(record, emails[record.pk], phones[record.pk])
+        if document != record.search_document:
+            model.objects.filter(pk=record.pk).update(search_document=document)
+            record.search_document = document
 
 
 def _drop_duplicate_links(model, object_type, plan, rows, snapshots) -> dict[int, list[int]]:

@@ -18,9 +18,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
+from patron.core import audit
 from patron.core.models import AuditEvent
 from patron.customers.models import Account, Contact, EmailAddress, PhoneNumber, PostalAddress
-from patron.customers.services import account_update, contact_update
+from patron.customers.services import refresh_search_document
 from patron.integration.models import SourceRecord
 
 from .models import FieldLineage, SurvivorshipRule
@@ -223,64 +224,42 @@ def _current(record: Contact | Account, field: str, points: dict[str, Any]) -> s
     return str(value)
 
 
-def _primary_points(object_type: str, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each record's current primary email, phone and address, as survivorship compares them."""
-    out: dict[int, dict[str, Any]] = defaultdict(dict)
+ADDRESS_PARTS = ("street", "street2", "postal_code", "city", "country")
+POINT_MODELS: dict[str, Any] = {
+    "email": EmailAddress,
+    "phone": PhoneNumber,
+    "address": PostalAddress,
+}
+POINT_COLUMNS: dict[Any, tuple[str, ...]] = {
+    EmailAddress: ("email",),
+    PhoneNumber: ("e164", "number"),
+    PostalAddress: ADDRESS_PARTS,
+}
+
+
+def _point_text(model: Any, row: dict[str, Any]) -> str:
+    if model is EmailAddress:
+        return row["email"].lower()
+    if model is PhoneNumber:
+        return row["e164"] or row["number"]
+    return _address_text({f"address.{k}": row[k] for k in ADDRESS_PARTS})
+
+
+def _points(object_type: str, ids: list[int]) -> dict[str, dict[int, list[tuple[int, bool, str]]]]:
+    """field -> record id -> [(point id, is primary, text as survivorship compares it)], in
+    id order: every contact point of these records, in one query per kind."""
     parent = f"{object_type}_id"
-    for pid, email in EmailAddress.objects.filter(
-        **{f"{parent}__in": ids}, is_primary=True
-    ).values_list(parent, "email"):
-        out[pid]["email"] = email.lower()
-    for pid, e164, number in PhoneNumber.objects.filter(
-        **{f"{parent}__in": ids}, is_primary=True
-    ).values_list(parent, "e164", "number"):
-        out[pid]["phone"] = e164 or number
-    for address in PostalAddress.objects.filter(**{f"{parent}__in": ids}, is_primary=True):
-        out[getattr(address, parent)]["address"] = _address_text(
-            {
-                "address.street": address.street,
-                "address.street2": address.street2,
-                "address.postal_code": address.postal_code,
-                "address.city": address.city,
-                "address.country": address.country,
-            }
-        )
+    out: dict[str, dict[int, list[tuple[int, bool, str]]]] = {}
+    for field, model in POINT_MODELS.items():
+        rows: dict[int, list[tuple[int, bool, str]]] = defaultdict(list)
+        for row in (
+            model.objects.filter(**{f"{parent}__in": ids})
+            .order_by("id")
+            .values("pk", parent, "is_primary", *POINT_COLUMNS[model])
+        ):
+            rows[row[parent]].append((row["pk"], row["is_primary"], _point_text(model, row)))
+        out[field] = rows
     return out
-
-
-def _make_primary(object_type: str, record_id: int, field: str, value: str) -> bool:
-    """Make the record's contact point with this value its primary one; False if the record
-    has no such point (a source's value the record does not carry)."""
-    parent = {f"{object_type}_id": record_id}
-    match: list[Any]
-    if field == "email":
-        emails = list(EmailAddress.objects.filter(**parent))
-        match = [p for p in emails if p.email.lower() == value.lower()]
-    elif field == "phone":
-        phones = list(PhoneNumber.objects.filter(**parent))
-        match = [p for p in phones if value in (p.e164, p.number)]
-    else:
-        addresses = list(PostalAddress.objects.filter(**parent))
-        match = [
-            p
-            for p in addresses
-            if _address_text(
-                {
-                    "address.street": p.street,
-                    "address.street2": p.street2,
-                    "address.postal_code": p.postal_code,
-                    "address.city": p.city,
-                    "address.country": p.country,
-                }
-            ).casefold()
-            == value.casefold()
-        ]
-    if not match:
-        return False
-    model = type(match[0])
-    model.objects.filter(**parent).exclude(pk=match[0].pk).update(is_primary=False)
-    model.objects.filter(pk=match[0].pk).update(is_primary=True)
-    return True
 
 
 def _coerce(record: Contact | Account, field: str, value: str) -> Any:
@@ -314,58 +293,89 @@ def golden_refresh(*, object_type: str, ids: Iterable[int]) -> int:
         (row.object_id, row.field): row
         for row in FieldLineage.objects.filter(object_type=object_type, object_id__in=ids)
     }
-    points = _primary_points(object_type, ids)
+    points = _points(object_type, ids)
     now = timezone.now()
-    changed = 0
-    to_create: list[FieldLineage] = []
-    to_update: list[FieldLineage] = []
+    rows_out: list[FieldLineage] = []
+    primaries: dict[str, dict[int, int]] = defaultdict(dict)  # field -> record -> point id
+    updates: dict[int, dict[str, Any]] = {}
     for pk, record in records.items():
         data: dict[str, Any] = {}
         for field in fields_of(object_type):
             field_offers = offers[pk].get(field, [])
             row = lineage.get((pk, field))
-            current = _current(record, field, points.get(pk, {}))
             if row is not None and row.rule == HAND and not _released(row, field_offers):
                 row.candidates = _candidates(field_offers)
                 row.updated_at = now
-                to_update.append(row)
+                rows_out.append(row)
                 continue
             if not field_offers:
-                if row is not None and row.rule != HAND:
-                    row.delete()
-                continue
+                continue  # no source says anything: the record's own value stands
             value, sources, rule = choose(rules[field], field_offers)
             if field in POINT_FIELDS:
+                held = points[field].get(pk, [])
+                current = next((text for _, primary, text in held if primary), "")
                 if value.casefold() != current.casefold():
-                    _make_primary(object_type, pk, field, value)
-            elif value != current:
+                    chosen = next((i for i, _, t in held if t.casefold() == value.casefold()), None)
+                    if chosen is not None:
+                        primaries[field][pk] = chosen
+            elif value != _current(record, field, {}):
                 data[field] = _coerce(record, field, value)
-            if row is None:
-                row = FieldLineage(object_type=object_type, object_id=pk, field=field)
-                to_create.append(row)
-            else:
-                to_update.append(row)
-            row.value = value
-            row.source_record_ids = sources
-            row.rule = rule
-            row.candidates = _candidates(field_offers)
-            row.edited_by = None
-            row.edited_at = None
-            row.pinned = {}
-            row.updated_at = now
+            rows_out.append(
+                FieldLineage(
+                    object_type=object_type,
+                    object_id=pk,
+                    field=field,
+                    value=value,
+                    source_record_ids=sources,
+                    rule=rule,
+                    candidates=_candidates(field_offers),
+                    updated_at=now,
+                )
+            )
         if data:
-            if isinstance(record, Contact):
-                contact_update(actor=None, contact=record, expected_version=None, data=data)
-            else:
-                account_update(actor=None, account=record, expected_version=None, data=data)
-            changed += 1
-    FieldLineage.objects.bulk_create(to_create)
-    FieldLineage.objects.bulk_update(
-        to_update,
-        ["value", "source_record_ids", "rule", "candidates", "edited_by", "edited_at", "pinned",
-         "updated_at"],
-    )  # fmt: skip
+            updates[pk] = data
+    for field, chosen in primaries.items():
+        point_model = POINT_MODELS[field]
+        point_model.objects.filter(**{f"{object_type}_id__in": list(chosen)}).update(
+            is_primary=False
+        )
+        point_model.objects.filter(pk__in=list(chosen.values())).update(is_primary=True)
+    _write_values(model, records, updates, now)
+    # Lineage rows are replaced whole: two statements, whatever the number of customers.
+    FieldLineage.objects.filter(object_type=object_type, object_id__in=ids).delete()
+    for row in rows_out:
+        row.pk = None
+    FieldLineage.objects.bulk_create(rows_out, batch_size=1000)
+    changed = len(updates)
     return changed
+
+
+NAME_FIELDS = {"first_name", "middle_name", "last_name", "prefix", "suffix", "name", "domain"}
+
+
+def _write_values(model: Any, records: dict[int, Any], updates: dict[int, dict], now) -> None:
+    """The chosen values onto the records, as the system: one UPDATE per record (its version
+    moves on), their audit events in one insert, search text rebuilt where a name changed."""
+    events: list[AuditEvent] = []
+    fields = list(SCALAR_FIELDS["contact" if model is Contact else "account"])
+    for pk, data in updates.items():
+        record = records[pk]
+        before = audit.snapshot(record, fields)
+        for name, value in data.items():
+            setattr(record, name, value)
+        record.version += 1
+        record.updated_at = now
+        model.objects.filter(pk=pk).update(**data, version=record.version, updated_at=now)
+        changes = audit.diff(before, audit.snapshot(record, fields))
+        if changes:
+            events.append(
+                audit.build(
+                    actor=None, action=AuditEvent.Action.UPDATE, obj=record, changes=changes
+                )
+            )
+        if NAME_FIELDS & set(data):
+            refresh_search_document(record)
+    audit.insert_many(events)
 
 
 def lineage_of(object_type: str, record_id: int) -> list[FieldLineage]:
