@@ -50,7 +50,7 @@ def _merge_batch(object_type: str, groups: Sequence[Group]) -> list[Merge]:
             plan.append((survivor, others))
     if not plan:
         return []
-    through = model.tags.through
+    through: Any = model.tags.through
     parent_col = f"{object_type}_id"
     tags: dict[int, list[int]] = defaultdict(list)
     for pid, tag_id in through.objects.filter(**{f"{parent_col}__in": list(records)}).values_list(
@@ -89,7 +89,7 @@ def _merge_batch(object_type: str, groups: Sequence[Group]) -> list[Merge]:
 
     # Tags: the survivor gets every tag of the records merged into it.
     have = {(s.pk, t) for s, _ in plan for t in tags.get(s.pk, [])}
-    add = []
+    add: list[Any] = []
     for survivor, others in plan:
         for other in others:
             for tag_id in tags.get(other.pk, []):

@@ -334,12 +334,12 @@ def golden_refresh(*, object_type: str, ids: Iterable[int]) -> int:
             )
         if data:
             updates[pk] = data
-    for field, chosen in primaries.items():
+    for field, picked in primaries.items():
         point_model = POINT_MODELS[field]
-        point_model.objects.filter(**{f"{object_type}_id__in": list(chosen)}).update(
+        point_model.objects.filter(**{f"{object_type}_id__in": list(picked)}).update(
             is_primary=False
         )
-        point_model.objects.filter(pk__in=list(chosen.values())).update(is_primary=True)
+        point_model.objects.filter(pk__in=list(picked.values())).update(is_primary=True)
     _write_values(model, records, updates, now)
     # Lineage rows are replaced whole: two statements, whatever the number of customers.
     FieldLineage.objects.filter(object_type=object_type, object_id__in=ids).delete()
