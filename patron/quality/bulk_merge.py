@@ -219,7 +219,7 @@ def _move_attached(model, object_type, plan, survivor_of, snapshots) -> None:
         moving = [(parent, pk) for parent, pks in rows.items() for pk in pks]
         table = connection.ops.quote_name(related._meta.db_table)
         column = connection.ops.quote_name(attname)
-        key = connection.ops.quote_name(related._meta.pk.column)
+        key = connection.ops.quote_name(related._meta.pk.column or "id")
         for start in range(0, len(moving), 400):
             chunk = moving[start : start + 400]
             parents = sorted({parent for parent, _ in chunk})
