@@ -481,7 +481,7 @@ class PersonModel:
             result = linker.inference.predict(
                 threshold_match_probability=threshold, warning_mode="never"
             )
-            frame = result.as_pandas_dataframe()
+            frame = _fetch_pairs(result)
         return _tidy_pairs(frame, threshold)
 
     def predict_new(
@@ -506,7 +506,7 @@ class PersonModel:
             within = linker.inference.predict_within(
                 new_sdf, threshold_match_probability=threshold, warning_mode="never"
             )
-            frames.append(within.as_pandas_dataframe())
+            frames.append(_fetch_pairs(within))
             if len(existing_features):
                 existing_sdf = self.db_api.register(existing_features)
                 registered.append(existing_sdf)
@@ -516,7 +516,7 @@ class PersonModel:
                     threshold_match_probability=threshold,
                     warning_mode="never",
                 )
-                frames.append(between.as_pandas_dataframe())
+                frames.append(_fetch_pairs(between))
         frames = [f for f in frames if len(f)]
         if not frames:
             return _empty_pairs()
@@ -610,6 +610,20 @@ def _regularise_name_levels(comparisons: dict[str, list[dict[str, Any]]]) -> Non
 
 
 _PAIR_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
+
+
+def _fetch_pairs(result: Any) -> pd.DataFrame:
+    """The scored pairs, only the columns _tidy_pairs reads: Splink's output also carries
+    both sides' values of every compared column, which would triple the transfer."""
+    available = {column.unquote().name for column in result.columns}
+    wanted = _PAIR_COLUMNS + [
+        f"{prefix}{name}" for name in COMPARISON_NAMES for prefix in ("gamma_", "mw_", "mw_tf_adj_")
+    ]
+    selected = ", ".join(column for column in wanted if column in available)
+    frame: pd.DataFrame = result.db_api.query_sql(
+        f"SELECT {selected} FROM {result.physical_name}", output_type="pandas"
+    )
+    return frame
 
 
 def _empty_pairs() -> pd.DataFrame:
