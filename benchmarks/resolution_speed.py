@@ -16,12 +16,13 @@ each contender in a child process of its own, so that peak memory is its own:
   threshold=MATCH_THRESHOLD)`.
 
 Both get a DuckDB connection with `--threads` threads. For each it reports wall time per
-phase, pairs returned by predict, candidate pairs the blocking rules generate (counted by
-Splink's blocking analysis afterwards, untimed; estimated from a sample above 200,000
-records), peak RSS of its process (input frame included), and pairwise precision, recall and
-F1 of the clusters against the truth, computed from group sizes (pairs within a cluster, a
-person, or both), never by listing pairs. It also counts household pairs (different people
-at one address) that ended up in one cluster.
+phase, CPU time (less sensitive than wall time to other work on a shared machine), pairs
+returned by predict, candidate pairs the blocking rules generate (counted by Splink's
+blocking analysis afterwards, untimed; estimated from a 30 % sample above 200,000 records),
+peak RSS of its process (input frame included), and pairwise precision, recall and F1 of the
+clusters against the truth, computed from group sizes (pairs within a cluster, a person, or
+both), never by listing pairs. It also counts household pairs (different people at one
+address) that ended up in one cluster.
 
     .venv/bin/python benchmarks/resolution_speed.py                     # 1,000,000 records
     .venv/bin/python benchmarks/resolution_speed.py --records 100000 --threads 2 --seed 7
@@ -85,6 +86,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process, all its threads (DuckDB's included), user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _pairs(frame: pd.DataFrame, columns: list[str]) -> int:
@@ -333,7 +340,9 @@ def child(args: argparse.Namespace) -> None:
     loaded_rss = peak_rss_mb()
     try:
         run = run_baseline if args.child == "baseline" else run_patron
+        cpu = cpu_seconds()
         result = run(raw, args.threads)
+        result["cpu_seconds"] = cpu_seconds() - cpu
     except ImportError as error:  # the engine is not there (yet)
         Path(args.out).write_text(json.dumps({"error": f"not importable: {error}"}))
         return
@@ -435,6 +444,7 @@ def table(results: dict[str, dict[str, Any]], records: int) -> str:
     row("… of which feature preparation", lambda r: _seconds(r["phases"]["predict_features"]))
     row("cluster", lambda r: _seconds(r["phases"]["cluster"]))
     row("total", lambda r: _seconds(r["total"]))
+    row("CPU time (all threads)", lambda r: _seconds(r["cpu_seconds"]))
     row("peak RSS", lambda r: f"{r['peak_rss_mb']:,.0f} MB (input {r['input_rss_mb']:,.0f})")
     row("merge threshold", lambda r: f"{r['merge_threshold']}")
     row(
