@@ -105,6 +105,25 @@ def _jw(column: str, threshold: float) -> cll.JaroWinklerLevel:
     return cll.JaroWinklerLevel(column, threshold)
 
 
+class _SwappedNamesLevel(cll.CustomLevel):
+    """First and last name swapped, each as it is or with a typo (Jaro-Winkler >= 0.9 both
+    ways): "Martin Hartmann" / "Hartman Martin"."""
+
+    def __init__(self) -> None:
+        super().__init__("", label_for_charts="swapped")
+
+    def create_sql(self, sql_dialect: Any) -> str:
+        jw = sql_dialect.jaro_winkler_function_name
+        return (
+            "(first_name_l = last_name_r AND last_name_l = first_name_r) "
+            f"OR ({jw}(first_name_l, last_name_r) >= 0.9 "
+            f"AND {jw}(last_name_l, first_name_r) >= 0.9)"
+        )
+
+    def create_label_for_charts(self) -> str:
+        return self.label_for_charts or "swapped"
+
+
 def _within_one_edit(column: str) -> cll.And:
     """Damerau-Levenshtein distance <= 1, behind cheap tests that every such pair passes.
 
@@ -136,10 +155,7 @@ def _comparisons() -> list[cl.CustomComparison]:
             ),
             cll.ArrayIntersectLevel("first_names", 1).configure(label_for_charts="nickname"),
             _jw("first_name", 0.92).configure(label_for_charts="typo"),
-            cll.CustomLevel(
-                "first_name_l = last_name_r AND last_name_l = first_name_r",
-                label_for_charts="swapped with last name",
-            ),
+            _SwappedNamesLevel().configure(label_for_charts="swapped with last name"),
             _jw("first_name", 0.8).configure(label_for_charts="similar"),
             cll.CustomLevel(
                 "(length(first_name_l) = 1 OR length(first_name_r) = 1) "
@@ -157,10 +173,7 @@ def _comparisons() -> list[cl.CustomComparison]:
             cll.ExactMatchLevel("last_name", term_frequency_adjustments=True).configure(
                 label_for_charts="exact"
             ),
-            cll.CustomLevel(
-                "last_name_l = first_name_r AND first_name_l = last_name_r",
-                label_for_charts="swapped with first name",
-            ),
+            _SwappedNamesLevel().configure(label_for_charts="swapped with first name"),
             _jw("last_name", 0.92).configure(label_for_charts="typo"),
             _jw("last_name", 0.8).configure(label_for_charts="similar"),
             cll.ElseLevel().configure(label_for_charts="different"),
@@ -328,6 +341,11 @@ _PREDICTION_RULES = [
     block_on("postal_code", "first_meta"),
     block_on("postal_code", "last_meta"),
     block_on("street", "last_init"),
+    # Records whose names are swapped, misspelt or missing, found by what else they share.
+    block_on("dob", "postal_code"),
+    block_on("dob", "house_number"),
+    block_on("identifier_sorted", "postal_code"),
+    block_on("identifier_sorted", "dob"),
     CustomRule("l.first_name = r.last_name AND l.last_name = r.first_name"),
 ]
 
