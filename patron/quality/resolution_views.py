@@ -21,6 +21,15 @@ from . import matching, review, survivorship
 from .merge_views import _model
 from .models import MatchReview, ResolutionRun
 
+EXPLAINED_FIELDS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "date_of_birth": "Date of birth",
+    "address": "Address",
+    "identifier": "Customer number / id",
+}
 RULE_LABELS = {
     "trust": "most trusted source",
     "recent": "most recently received",
@@ -136,7 +145,12 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rows = _comparison_rows(item, first, second)
     top = max((abs(e["weight"]) for e in item.explanation), default=1.0) or 1.0
     explanation = [
-        {**e, "width": int(100 * abs(e["weight"]) / top), "up": e["weight"] >= 0}
+        {
+            **e,
+            "name": EXPLAINED_FIELDS.get(e["field"], e["field"].replace("_", " ").capitalize()),
+            "width": int(100 * abs(e["weight"]) / top),
+            "up": e["weight"] >= 0,
+        }
         for e in item.explanation
     ]
     return render(
@@ -172,7 +186,9 @@ def _comparison_rows(item: MatchReview, first, second) -> list[dict]:
             values[field] = value.isoformat() if hasattr(value, "isoformat") else str(value or "")
         values["email"] = ", ".join(e.email for e in record.emailaddresss.all())
         values["phone"] = ", ".join(p.e164 or p.number for p in record.phonenumbers.all())
-        values["address"] = " / ".join(str(a) for a in record.postaladdresss.all())
+        values["address"] = " / ".join(
+            survivorship.address_of(a) for a in record.postaladdresss.all()
+        )
         return values
 
     ga, gb = golden(first), golden(second)
@@ -183,7 +199,9 @@ def _comparison_rows(item: MatchReview, first, second) -> list[dict]:
             continue
         rows.append(
             {
-                "label": survivorship.FIELD_LABELS.get(field, field).replace("Primary ", ""),
+                "label": survivorship.FIELD_LABELS.get(field, field)
+                .replace("Primary ", "")
+                .capitalize(),
                 "a": ga.get(field, ""),
                 "b": gb.get(field, ""),
                 "ra": ra.get(field, ""),

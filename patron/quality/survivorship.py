@@ -237,6 +237,11 @@ POINT_COLUMNS: dict[Any, tuple[str, ...]] = {
 }
 
 
+def address_of(address: PostalAddress) -> str:
+    """A postal address as survivorship writes and compares it."""
+    return _address_text({f"address.{k}": getattr(address, k) for k in ADDRESS_PARTS})
+
+
 def _point_text(model: Any, row: dict[str, Any]) -> str:
     if model is EmailAddress:
         return row["email"].lower()

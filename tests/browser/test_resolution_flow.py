@@ -113,7 +113,7 @@ def test_import_review_accept_lineage_and_unmerge(
         # Compare the most likely pair side by side, see why it scored, accept it.
         page.click("a:has-text('Compare') >> nth=0")
         expect(page.locator("h1")).to_have_text("Same customer?")
-        expect(page.locator(".explain")).to_contain_text("first_name")
+        expect(page.locator(".explain")).to_contain_text("First name")
         item = MatchReview.objects.filter(status="pending").order_by("-probability", "id").first()
         page.click("button:has-text('Same customer')")
         expect(page.locator("body")).to_contain_text("Merged")

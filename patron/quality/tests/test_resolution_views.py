@@ -66,7 +66,7 @@ def test_review_queue_compare_and_accept(client, admin_user, pair):
     page = client.get(reverse("review_detail", args=[item.pk])).content.decode()
     for text in ("Katharina", "Kathrin", "k.meyer@example.de", "Billing", "Why this score"):
         assert text in page
-    assert "email" in page and "-4.5" in page
+    assert "Email" in page and "-4.5" in page and "Last name" in page
     done = client.post(reverse("review_decide", args=[item.pk]), {"decision": "accept"})
     assert done.status_code == 302
     assert Contact.objects.filter(pk__in=[a, b]).count() == 1
