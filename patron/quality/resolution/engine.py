@@ -389,16 +389,39 @@ def _default_db_api() -> Any:
 # --- the model -------------------------------------------------------------------------------
 
 
-class PersonModel:
-    """A Fellegi-Sunter model for people: train on a customer's data, then score pairs."""
+class _Model:
+    """A Fellegi-Sunter model: train on a customer's data, then score pairs. Subclasses say
+    what is compared (features, comparisons, blocking and training rules)."""
+
+    _kind = ""
+    _format = ""
+    _names: list[str] = []
+    _household = False
+    _tf_columns: tuple[str, ...] = ()
+    _training_rules: list[tuple[str, ...]] = []
+
+    def _prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def _add_keys(self, features: pd.DataFrame) -> pd.DataFrame:
+        return features
+
+    def _comparison_list(self) -> list[cl.CustomComparison]:
+        raise NotImplementedError
+
+    def _prediction_rules(self) -> list[Any]:
+        raise NotImplementedError
+
+    def _deterministic_rules(self) -> list[Any]:
+        raise NotImplementedError
 
     def __init__(self, settings: dict[str, Any] | None = None, *, db_api: Any = None) -> None:
         _quiet_splink()
         self._db_api = db_api
         self._parameters: dict[str, Any] | None = None
         if settings is not None:
-            if settings.get("format") != MODEL_FORMAT:
-                raise ValueError(f"not a Patron person model: {settings.get('format')!r}")
+            if settings.get("format") != self._format:
+                raise ValueError(f"not a Patron {self._kind} model: {settings.get('format')!r}")
             self._parameters = settings
 
     # The DB API is created lazily, so that constructing a model is cheap.
@@ -413,7 +436,7 @@ class PersonModel:
         return self._parameters is not None
 
     def _settings(self) -> SettingsCreator:
-        comparisons = _comparisons()
+        comparisons = self._comparison_list()
         if self._parameters is not None:
             for comparison in comparisons:
                 saved = self._parameters["comparisons"].get(comparison._output_column_name, [])
@@ -433,7 +456,7 @@ class PersonModel:
         return SettingsCreator(
             link_type="dedupe_only",
             comparisons=list(comparisons),
-            blocking_rules_to_generate_predictions=list(_PREDICTION_RULES),
+            blocking_rules_to_generate_predictions=self._prediction_rules(),
             probability_two_random_records_match=probability,
             # Splink only returns the gamma (level) columns along with the matching columns.
             retain_matching_columns=True,
@@ -470,37 +493,39 @@ class PersonModel:
         """
         if len(raw) > TRAINING_RECORDS:
             raw = raw.sample(n=TRAINING_RECORDS, random_state=42)
-        features = prepare_people(raw)
+        features = self._prepare(raw)
         self._parameters = None
         with self._session(features) as (linker, _):
             try:
                 linker.training.estimate_probability_two_random_records_match(
-                    list(_DETERMINISTIC_RULES), recall=0.8
+                    self._deterministic_rules(), recall=0.8
                 )
             except Exception:  # no deterministic matches at all: keep the prior
                 logger.info("could not estimate the match prior; keeping the default")
             u_pairs = min(5e6, max(1e5, len(features) * 5.0))
             linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=42)
-            for columns in _TRAINING_RULES:
+            for columns in self._training_rules:
                 if _pair_count(features, columns) < _MIN_TRAINING_PAIRS:
                     continue  # e.g. a data set without emails or identifiers
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*columns), estimate_without_term_frequencies=True, max_pairs=5e5
                 )
-            self._parameters = _parameters_from_linker(linker, unseen_u=1.0 / u_pairs)
+            self._parameters = _parameters_from_linker(
+                linker, unseen_u=1.0 / u_pairs, model_format=self._format
+            )
 
     def predict(self, raw: pd.DataFrame, *, threshold: float = 0.01) -> pd.DataFrame:
         """Score every candidate pair within `raw`; one row per pair with l < r."""
         self._require_trained()
-        features = prepare_people(raw)
+        features = self._prepare(raw)
         if len(features) < 2:
-            return _empty_pairs()
+            return _empty_pairs(self._names)
         with self._session(features) as (linker, _):
             result = linker.inference.predict(
                 threshold_match_probability=threshold, warning_mode="never"
             )
-            frame = _fetch_pairs(result)
-        return _tidy_pairs(frame, threshold)
+            frame = _fetch_pairs(result, self._names)
+        return _tidy_pairs(frame, threshold, self._names, household=self._household)
 
     def predict_new(
         self, new: pd.DataFrame, existing: pd.DataFrame, *, threshold: float = 0.01
@@ -508,23 +533,23 @@ class PersonModel:
         """Score pairs that involve at least one `new` record (new-existing and new-new)."""
         self._require_trained()
         if len(new) == 0:
-            return _empty_pairs()
-        everything = add_blocking_keys(
-            pd.concat([prepare_people(existing), prepare_people(new)], ignore_index=True)
+            return _empty_pairs(self._names)
+        everything = self._add_keys(
+            pd.concat([self._prepare(existing), self._prepare(new)], ignore_index=True)
         )
         existing_features = everything.iloc[: len(existing)].reset_index(drop=True)
         new_features = everything.iloc[len(existing) :].reset_index(drop=True)
         frames = []
         # Term frequencies come from new and existing records together, as in a full run.
         with self._session(everything) as (linker, registered):
-            for column in ("first_name", "last_name"):
+            for column in self._tf_columns:
                 linker.table_management.compute_tf_table(column)
             new_sdf = self.db_api.register(new_features)
             registered.append(new_sdf)
             within = linker.inference.predict_within(
                 new_sdf, threshold_match_probability=threshold, warning_mode="never"
             )
-            frames.append(_fetch_pairs(within))
+            frames.append(_fetch_pairs(within, self._names))
             if len(existing_features):
                 existing_sdf = self.db_api.register(existing_features)
                 registered.append(existing_sdf)
@@ -534,11 +559,16 @@ class PersonModel:
                     threshold_match_probability=threshold,
                     warning_mode="never",
                 )
-                frames.append(_fetch_pairs(between))
+                frames.append(_fetch_pairs(between, self._names))
         frames = [f for f in frames if len(f)]
         if not frames:
-            return _empty_pairs()
-        return _tidy_pairs(pd.concat(frames, ignore_index=True), threshold)
+            return _empty_pairs(self._names)
+        return _tidy_pairs(
+            pd.concat(frames, ignore_index=True),
+            threshold,
+            self._names,
+            household=self._household,
+        )
 
     def to_json(self) -> dict[str, Any]:
         self._require_trained()
@@ -550,13 +580,41 @@ class PersonModel:
             raise RuntimeError("train the model (or load a trained one) before predicting")
 
 
+class PersonModel(_Model):
+    """A Fellegi-Sunter model for people: train on a customer's data, then score pairs."""
+
+    _kind = "person"
+    _format = MODEL_FORMAT
+    _names = COMPARISON_NAMES
+    _household = True
+    _tf_columns = ("first_name", "last_name")
+    _training_rules = _TRAINING_RULES
+
+    def _prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
+        return prepare_people(raw)
+
+    def _add_keys(self, features: pd.DataFrame) -> pd.DataFrame:
+        return add_blocking_keys(features)
+
+    def _comparison_list(self) -> list[cl.CustomComparison]:
+        return _comparisons()
+
+    def _prediction_rules(self) -> list[Any]:
+        return list(_PREDICTION_RULES)
+
+    def _deterministic_rules(self) -> list[Any]:
+        return list(_DETERMINISTIC_RULES)
+
+
 def _pair_count(features: pd.DataFrame, columns: tuple[str, ...]) -> int:
     """How many pairs a blocking rule on `columns` generates (nulls never join)."""
     sizes = features.dropna(subset=list(columns)).groupby(list(columns)).size()
     return int((sizes * (sizes - 1) // 2).sum())
 
 
-def _parameters_from_linker(linker: Linker, *, unseen_u: float) -> dict[str, Any]:
+def _parameters_from_linker(
+    linker: Linker, *, unseen_u: float, model_format: str = MODEL_FORMAT
+) -> dict[str, Any]:
     """The trained parameters, regularised: m floored (see _M_FLOOR) and renormalised, and a
     level never seen among random pairs (typically "identifier exact") given u = 1/sample
     size, the most its absence from the sample allows, instead of no weight at all."""
@@ -583,7 +641,7 @@ def _parameters_from_linker(linker: Linker, *, unseen_u: float) -> dict[str, Any
         comparisons[comparison["output_column_name"]] = levels
     _regularise_name_levels(comparisons)
     return {
-        "format": MODEL_FORMAT,
+        "format": model_format,
         # A small or duplicate-free data set can estimate 0 (or EM drift to 1): keep it a
         # probability whose log-odds exist.
         "probability_two_random_records_match": min(
@@ -630,12 +688,12 @@ def _regularise_name_levels(comparisons: dict[str, list[dict[str, Any]]]) -> Non
 _PAIR_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
 
 
-def _fetch_pairs(result: Any) -> pd.DataFrame:
+def _fetch_pairs(result: Any, names: list[str] = COMPARISON_NAMES) -> pd.DataFrame:
     """The scored pairs, only the columns _tidy_pairs reads: Splink's output also carries
     both sides' values of every compared column, which would triple the transfer."""
     available = {column.unquote().name for column in result.columns}
     wanted = _PAIR_COLUMNS + [
-        f"{prefix}{name}" for name in COMPARISON_NAMES for prefix in ("gamma_", "mw_", "mw_tf_adj_")
+        f"{prefix}{name}" for name in names for prefix in ("gamma_", "mw_", "mw_tf_adj_")
     ]
     selected = ", ".join(column for column in wanted if column in available)
     frame: pd.DataFrame = result.db_api.query_sql(
@@ -644,15 +702,21 @@ def _fetch_pairs(result: Any) -> pd.DataFrame:
     return frame
 
 
-def _empty_pairs() -> pd.DataFrame:
-    columns = _PAIR_COLUMNS + [f"gamma_{n}" for n in COMPARISON_NAMES]
-    columns += [f"bf_{n}" for n in COMPARISON_NAMES]
+def _empty_pairs(names: list[str] = COMPARISON_NAMES) -> pd.DataFrame:
+    columns = _PAIR_COLUMNS + [f"gamma_{n}" for n in names]
+    columns += [f"bf_{n}" for n in names]
     frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
     frame["household_discount"] = pd.Series(dtype="bool")
     return frame.astype({"unique_id_l": "int64", "unique_id_r": "int64"})
 
 
-def _tidy_pairs(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def _tidy_pairs(
+    frame: pd.DataFrame,
+    threshold: float,
+    names: list[str] = COMPARISON_NAMES,
+    *,
+    household: bool = True,
+) -> pd.DataFrame:
     """Order each pair l < r, keep the documented columns, one row per pair."""
     left = frame["unique_id_l"].astype("int64")
     right = frame["unique_id_r"].astype("int64")
@@ -664,13 +728,16 @@ def _tidy_pairs(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
             "match_weight": frame["match_weight"].astype("float64").to_numpy(),
         }
     )
-    for name in COMPARISON_NAMES:
+    for name in names:
         out[f"gamma_{name}"] = frame[f"gamma_{name}"].astype("int64").to_numpy()
         weight = frame[f"mw_{name}"].astype("float64").fillna(0.0)
         if f"mw_tf_adj_{name}" in frame:
             weight = weight + frame[f"mw_tf_adj_{name}"].astype("float64").fillna(0.0)
         out[f"bf_{name}"] = (2.0**weight).to_numpy()
-    out = _discount_household_evidence(out)
+    if household:
+        out = _discount_household_evidence(out)
+    else:
+        out["household_discount"] = False
     out = out[out["match_probability"] >= threshold]
     out = out.drop_duplicates(["unique_id_l", "unique_id_r"])
     return out.sort_values("match_probability", ascending=False, ignore_index=True)
