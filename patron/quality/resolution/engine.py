@@ -22,10 +22,12 @@ from splink import Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 
 from .clustering import cluster
-from .features import add_blocking_keys, prepare_people
+from .features import add_blocking_keys, prepare_organisations, prepare_people
 
 __all__ = [
     "MATCH_THRESHOLD",
+    "ORGANISATION_RAW_COLUMNS",
+    "OrganisationModel",
     "RAW_COLUMNS",
     "REVIEW_THRESHOLD",
     "PersonModel",
@@ -298,10 +300,12 @@ def _with_priors(comparisons: list[cl.CustomComparison]) -> list[cl.CustomCompar
     return comparisons
 
 
-def _level_labels() -> dict[str, dict[int, str]]:
+def _level_labels(
+    comparisons: list[cl.CustomComparison] | None = None,
+) -> dict[str, dict[int, str]]:
     """comparison name -> gamma value -> label, derived from the comparison definitions."""
     labels: dict[str, dict[int, str]] = {}
-    for comparison in _comparisons():
+    for comparison in comparisons if comparisons is not None else _comparisons():
         levels = comparison.create_comparison_levels()
         name = comparison._output_column_name or ""
         non_null = [lvl for lvl in levels if not _is_null_level(lvl)]
@@ -777,6 +781,117 @@ def _discount_household_evidence(pairs: pd.DataFrame) -> pd.DataFrame:
     return pairs
 
 
+# --- organisations (accounts) ----------------------------------------------------------------
+
+ORGANISATION_RAW_COLUMNS = [
+    "unique_id",
+    "source",
+    "name",
+    "domain",
+    "email",
+    "phone",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "identifier",
+]
+ORGANISATION_FORMAT = "patron.organisation-model/1"
+ORGANISATION_COMPARISON_NAMES = ["name", "domain", "email", "phone", "address", "identifier"]
+
+_ORGANISATION_PRIOR_M = {
+    "name": [0.70, 0.08, 0.08, 0.05, 0.04, 0.05],
+    "domain": [0.85, 0.15],
+}
+
+
+def _organisation_comparisons() -> list[cl.CustomComparison]:
+    """Company name (legal form ignored, see features.clean_company_name) and web domain, plus
+    the person model's email, phone, address and identifier comparisons as they are."""
+    name = cl.CustomComparison(
+        output_column_name="name",
+        comparison_description="Company name",
+        comparison_levels=[
+            cll.NullLevel("name"),
+            cll.ExactMatchLevel("name", term_frequency_adjustments=True).configure(
+                label_for_charts="exact"
+            ),
+            cll.ExactMatchLevel("name_key").configure(label_for_charts="same letters"),
+            _jw("name", 0.92).configure(label_for_charts="typo"),
+            cll.CustomLevel(
+                "length(name_key_l) >= 4 AND length(name_key_r) >= 4 "
+                "AND (instr(name_key_l, name_key_r) > 0 OR instr(name_key_r, name_key_l) > 0)",
+                label_for_charts="one contains the other",
+            ),
+            _jw("name", 0.8).configure(label_for_charts="similar"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    domain = cl.CustomComparison(
+        output_column_name="domain",
+        comparison_description="Web domain",
+        comparison_levels=[
+            cll.NullLevel("domain"),
+            cll.ExactMatchLevel("domain").configure(label_for_charts="exact"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    for comparison in (name, domain):
+        priors = iter(_ORGANISATION_PRIOR_M[comparison._output_column_name or ""])
+        for level in comparison._comparison_levels:
+            if not isinstance(level, dict) and not _is_null_level(level):
+                level.configure(m_probability=next(priors))
+    shared = {c._output_column_name: c for c in _comparisons()}
+    return [name, domain, shared["email"], shared["phone"], shared["address"], shared["identifier"]]
+
+
+_ORGANISATION_PREDICTION_RULES = [
+    block_on("identifier"),
+    block_on("domain"),
+    block_on("email"),
+    block_on("phone"),
+    block_on("name_key"),
+    block_on("name_prefix", "postal_code"),
+    block_on("name_meta", "city"),
+    block_on("postal_code", "house_number"),
+]
+_ORGANISATION_TRAINING_RULES: list[tuple[str, ...]] = [
+    ("name_key",),
+    ("domain",),
+    ("phone",),
+    ("postal_code",),
+]
+_ORGANISATION_DETERMINISTIC_RULES = [
+    block_on("identifier"),
+    block_on("name_key", "domain"),
+    block_on("name_key", "postal_code"),
+]
+
+
+class OrganisationModel(_Model):
+    """The same kind of model for organisations (accounts): frames in ORGANISATION_RAW_COLUMNS,
+    pairs with gamma_/bf_ columns for ORGANISATION_COMPARISON_NAMES."""
+
+    _kind = "organisation"
+    _format = ORGANISATION_FORMAT
+    _names = ORGANISATION_COMPARISON_NAMES
+    _household = False
+    _tf_columns = ("name",)
+    _training_rules = _ORGANISATION_TRAINING_RULES
+
+    def _prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
+        return prepare_organisations(raw)
+
+    def _comparison_list(self) -> list[cl.CustomComparison]:
+        return _organisation_comparisons()
+
+    def _prediction_rules(self) -> list[Any]:
+        return list(_ORGANISATION_PREDICTION_RULES)
+
+    def _deterministic_rules(self) -> list[Any]:
+        return list(_ORGANISATION_DETERMINISTIC_RULES)
+
+
 _LABELS: dict[str, dict[int, str]] | None = None
 
 
@@ -784,10 +899,10 @@ def explain(pair: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Per comparison: the level reached and its match weight, biggest absolute effect first."""
     global _LABELS
     if _LABELS is None:
-        _LABELS = _level_labels()
+        _LABELS = {**_level_labels(_organisation_comparisons()), **_level_labels()}
     rows: list[dict[str, Any]] = []
     household = bool(pair.get("household_discount", False))
-    for name in COMPARISON_NAMES:
+    for name in dict.fromkeys(COMPARISON_NAMES + ORGANISATION_COMPARISON_NAMES):
         gamma_key = f"gamma_{name}"
         if gamma_key not in pair:
             continue

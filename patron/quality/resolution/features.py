@@ -239,3 +239,81 @@ def add_blocking_keys(features: pd.DataFrame) -> pd.DataFrame:
     rare = key.where(sizes <= NAME_BLOCK_LIMIT).astype(object)
     features["rare_name"] = rare.where(rare.notna(), None)
     return features
+
+
+# --- organisations ------------------------------------------------------------------------
+
+# Legal forms, dropped from the end of a company name before comparing: "ACME GmbH & Co. KG",
+# "Acme Ltd" and "acme" are one name.
+LEGAL_SUFFIXES = frozenset([
+    "ab", "ag", "as", "bv", "co", "company", "corp", "corporation", "cv", "ev", "gbr", "gmbh",
+    "inc", "incorporated", "kg", "kgaa", "limited", "llc", "llp", "lp", "ltd", "mbh", "nv",
+    "ohg", "oy", "plc", "pte", "pty", "sa", "sarl", "sas", "se", "spa", "srl", "ug",
+])  # fmt: skip
+# Addresses at these providers say nothing about the employer.
+FREEMAIL_DOMAINS = frozenset(EMAIL_DOMAIN_FIXES.values()) | {
+    "aol.com",
+    "freenet.de",
+    "gmx.net",
+    "live.com",
+    "mail.com",
+    "msn.com",
+    "orange.fr",
+    "protonmail.com",
+    "yahoo.de",
+    "yahoo.fr",
+    "yahoo.co.uk",
+}
+
+
+def _company_name(name: str) -> str:
+    words = name.split()
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    return " ".join(words)
+
+
+def clean_company_name(s: pd.Series) -> pd.Series:
+    """Lower-case words without punctuation or trailing legal form: "ACME GmbH & Co. KG" ->
+    "acme"."""
+    s = _ascii_lower(s).str.replace(r"[^a-z0-9 ]", " ", regex=True)
+    s = s.str.replace(r"\s+", " ", regex=True).str.strip()
+    return _null_if_blank(s.map(_company_name))
+
+
+def clean_domain(s: pd.Series) -> pd.Series:
+    """A web domain without scheme, "www.", path or port: "https://www.Acme.de/x" -> "acme.de"."""
+    s = s.fillna("").astype(str).str.strip().str.lower()
+    s = s.str.replace(r"^[a-z]+://", "", regex=True).str.replace(r"^www\.", "", regex=True)
+    s = s.str.replace(r"[/:?#].*$", "", regex=True).str.rstrip(".")
+    return _null_if_blank(s.where(s.str.contains(".", regex=False), ""))
+
+
+def prepare_organisations(raw: pd.DataFrame) -> pd.DataFrame:
+    """Raw organisation frame (unique_id, source, name, domain, email, phone, street,
+    postal_code, city, country, identifier) -> the features the organisation model compares."""
+    out = pd.DataFrame({"unique_id": raw["unique_id"].astype("int64").to_numpy()})
+    out["source"] = raw["source"].fillna("").astype(str).to_numpy()
+    name = _by_distinct(raw["name"], clean_company_name)
+    out["name"] = name
+    out["name_key"] = name.str.replace(" ", "", regex=False)
+    out["name_prefix"] = out["name_key"].str.slice(0, 4)
+    out["name_meta"] = metaphone(name.str.split(" ").str[0])
+    email_parts = _by_distinct(raw["email"], clean_email)
+    out["email"] = email_parts[0]
+    out["email_digits"] = email_parts[2]
+    out["email_letters"] = email_parts[3]
+    email_domain = out["email"].str.split("@").str[1]
+    email_domain = email_domain.where(~email_domain.isin(FREEMAIL_DOMAINS))
+    domain = _by_distinct(raw["domain"], clean_domain)
+    out["domain"] = domain.where(domain.notna(), email_domain)
+    out["phone"] = _by_distinct(raw["phone"], clean_phone)
+    out["street"] = _by_distinct(raw["street"], clean_street)
+    out["house_number"] = _by_distinct(out["street"], _house_number)
+    out["postal_code"] = _by_distinct(raw["postal_code"], clean_code)
+    out["city"] = _by_distinct(raw["city"], clean_city)
+    out["country"] = _by_distinct(raw["country"], clean_code)
+    out["identifier"] = _by_distinct(raw["identifier"], clean_code)
+    for column in out.columns[2:]:
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return out

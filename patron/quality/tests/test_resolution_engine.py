@@ -13,8 +13,10 @@ import pytest
 
 from patron.quality.resolution.engine import (
     MATCH_THRESHOLD,
+    ORGANISATION_RAW_COLUMNS,
     RAW_COLUMNS,
     REVIEW_THRESHOLD,
+    OrganisationModel,
     PersonModel,
     cluster,
     explain,
@@ -311,3 +313,151 @@ def test_frame_from_normalised_handles_missing_keys() -> None:
         "postal_code": "", "city": "Berlin", "country": "", "date_of_birth": "", "identifier": "",
     }  # fmt: skip
     assert set(frame.iloc[1].drop(["unique_id", "source"])) == {""}
+
+
+# --- organisations ---------------------------------------------------------------------------
+
+COMPANY_WORDS = [
+    "nord",
+    "sued",
+    "alpen",
+    "rhein",
+    "main",
+    "spree",
+    "elbe",
+    "isar",
+    "weser",
+    "havel",
+    "mosel",
+    "ruhr",
+    "saale",
+    "neckar",
+    "donau",
+    "lahn",
+    "fulda",
+    "ems",
+]
+COMPANY_KINDS = [
+    "bau",
+    "tech",
+    "logistik",
+    "energie",
+    "medien",
+    "consult",
+    "software",
+    "immobilien",
+    "handel",
+    "druck",
+    "metall",
+    "pharma",
+    "foods",
+    "textil",
+]
+LEGAL_FORMS = ["GmbH", "AG", "GmbH & Co. KG", "Ltd", "Inc.", "SA", ""]  # fmt: skip
+
+
+def organisation_frame(companies: int = 300, seed: int = 4) -> pd.DataFrame:
+    """Accounts in a CRM, and an ERP copy of ~half of them written differently: another legal
+    form, capitals, a typo, a missing domain or phone, the sales address instead of the seat."""
+    rng = random.Random(seed)
+    rows: list[dict] = []
+    for uid in range(1, companies + 1):
+        word, kind = rng.choice(COMPANY_WORDS), rng.choice(COMPANY_KINDS)
+        postcode, city = rng.choice(CITIES)
+        rows.append(
+            {
+                "unique_id": uid,
+                "source": "crm",
+                "name": f"{word.title()}{kind} {rng.choice(LEGAL_FORMS)}".strip(),
+                "domain": f"www.{word}{kind}{uid}.de",
+                "email": f"info@{word}{kind}{uid}.de",
+                "phone": f"+49{rng.randrange(30, 99)}{rng.randrange(10**6, 10**7)}",
+                "street": f"{rng.choice(STREETS)} {rng.randrange(1, 120)}",
+                "postal_code": postcode,
+                "city": city,
+                "country": "DE",
+                "identifier": f"DE{rng.randrange(10**8, 10**9)}",
+            }
+        )
+    for original in rng.sample(rows, len(rows) // 2):
+        copy = dict(original, unique_id=len(rows) + 1, source="erp", identifier="")
+        base = original["name"].split(" ")[0]
+        copy["name"] = f"{base} {rng.choice(LEGAL_FORMS)}".strip()
+        change = rng.random()
+        if change < 0.2:
+            copy["name"] = copy["name"].upper()
+        elif change < 0.4:
+            copy["name"] = _typo(rng, base) + " GmbH"
+        elif change < 0.6:
+            copy["domain"] = ""
+        elif change < 0.8:
+            copy["phone"] = ""
+        else:
+            postcode, city = rng.choice(CITIES)
+            copy.update(street=f"{rng.choice(STREETS)} {rng.randrange(1, 120)}",
+                        postal_code=postcode, city=city)  # fmt: skip
+        rows.append(copy)
+    return pd.DataFrame(rows)[ORGANISATION_RAW_COLUMNS]
+
+
+@pytest.fixture(scope="module")
+def organisation_model() -> OrganisationModel:
+    trained = OrganisationModel()
+    trained.train(organisation_frame())
+    return trained
+
+
+ACCOUNT = {"source": "crm", "domain": "", "email": "", "phone": "", "street": "Kirchweg 3",
+           "postal_code": "20095", "city": "Hamburg", "country": "DE",
+           "identifier": ""}  # fmt: skip
+
+
+def _accounts(*accounts: dict) -> pd.DataFrame:
+    frame = pd.DataFrame([{**ACCOUNT, **a} for a in accounts])
+    background = organisation_frame(companies=100, seed=12)
+    background["unique_id"] += 1000
+    return pd.concat([frame[ORGANISATION_RAW_COLUMNS], background], ignore_index=True)
+
+
+def test_organisation_names_match_whatever_their_legal_form(
+    organisation_model: OrganisationModel,
+) -> None:
+    frame = _accounts(
+        {"unique_id": 1, "name": "Spreelogistik GmbH & Co. KG", "phone": "+49 40 1234567"},
+        {"unique_id": 2, "name": "SPREELOGISTIK LTD.", "phone": "+49401234567"},
+        # Another company of a similar name elsewhere, with its own phone and domain.
+        {"unique_id": 3, "name": "Spreelogistik Nord AG", "phone": "+49897654321",
+         "domain": "spree-nord.de", "street": "Bergstrasse 80", "postal_code": "80331",
+         "city": "Muenchen"},
+    )  # fmt: skip
+    pairs = organisation_model.predict(frame)
+    assert _probability(pairs, 1, 2) >= MATCH_THRESHOLD
+    assert _probability(pairs, 1, 3) < REVIEW_THRESHOLD
+    assert {"gamma_name", "bf_domain", "match_weight"} <= set(pairs.columns)
+    row = pairs[(pairs.unique_id_l == 1) & (pairs.unique_id_r == 2)].iloc[0]
+    assert explain(row.to_dict())[0]["field"] in {"name", "phone"}
+
+
+def test_organisation_model_finds_the_erp_copies_and_round_trips(
+    organisation_model: OrganisationModel,
+) -> None:
+    frame = organisation_frame(companies=200, seed=8)
+    pairs = organisation_model.predict(frame)
+    clusters = cluster(frame["unique_id"].tolist(), pairs, threshold=MATCH_THRESHOLD)
+    copies = frame[frame.source == "erp"]
+    originals = {
+        uid: int(frame.index[(frame.source == "crm") & (frame.domain == domain)][0]) + 1
+        for uid, domain in zip(copies.unique_id, copies.domain, strict=True)
+        if domain
+    }
+    found = sum(clusters[uid] == clusters[original] for uid, original in originals.items())
+    assert found >= 0.9 * len(originals)
+    sizes = pd.Series(clusters).value_counts()
+    assert sizes.max() <= 2  # no two companies merged into one
+    restored = OrganisationModel(organisation_model.to_json())
+    assert restored.to_json() == organisation_model.to_json()
+    with pytest.raises(ValueError):
+        PersonModel(organisation_model.to_json())
+    new = frame[frame.unique_id > 150]
+    scored = restored.predict_new(new, frame[frame.unique_id <= 150])
+    assert len(scored) and (scored[["unique_id_l", "unique_id_r"]].max(axis=1) > 150).all()
