@@ -108,8 +108,9 @@ def _jw(column: str, threshold: float) -> cll.JaroWinklerLevel:
 
 
 class _SwappedNamesLevel(cll.CustomLevel):
-    """First and last name swapped, each as it is or with a typo (Jaro-Winkler >= 0.9 both
-    ways): "Martin Hartmann" / "Hartman Martin"."""
+    """First and last name swapped: exactly, both with a typo (Jaro-Winkler >= 0.9 both
+    ways: "Martin Hartmann" / "Hartman Martin"), or one exactly and the other similar
+    (>= 0.8: "Sam Webb" / "Webb Sma")."""
 
     def __init__(self) -> None:
         super().__init__("", label_for_charts="swapped")
@@ -119,7 +120,9 @@ class _SwappedNamesLevel(cll.CustomLevel):
         return (
             "(first_name_l = last_name_r AND last_name_l = first_name_r) "
             f"OR ({jw}(first_name_l, last_name_r) >= 0.9 "
-            f"AND {jw}(last_name_l, first_name_r) >= 0.9)"
+            f"AND {jw}(last_name_l, first_name_r) >= 0.9) "
+            f"OR (first_name_l = last_name_r AND {jw}(last_name_l, first_name_r) >= 0.8) "
+            f"OR (last_name_l = first_name_r AND {jw}(first_name_l, last_name_r) >= 0.8)"
         )
 
     def create_label_for_charts(self) -> str:
