@@ -175,6 +175,9 @@ def _check(request: HttpRequest, object_type: str, params) -> list[DuplicateOut]
 
 
 class ResolutionRunIn(InputSchema):
+    object_type: Literal["contact", "account"] = Field(
+        default="contact", description="People (contacts) or organisations (accounts)."
+    )
     full: bool = Field(
         default=False,
         description="Re-estimate the model from all the data and score every pair; otherwise "
@@ -228,7 +231,9 @@ def _run_out(run) -> ResolutionRunOut:
 def resolution_run_create(request: HttpRequest, payload: ResolutionRunIn):
     from .matching import resolution_start
 
-    run = resolution_start(actor=_actor(request), object_type="contact", full=payload.full)
+    run = resolution_start(
+        actor=_actor(request), object_type=payload.object_type, full=payload.full
+    )
     return Status(202, _run_out(run))
 
 
@@ -296,12 +301,15 @@ def _review_out(item) -> ReviewPairOut:
 )
 def review_pair_list(
     request: HttpRequest,
+    object_type: Literal["contact", "account"] = "contact",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ):
     from .review import review_queue
 
-    items, _ = review_queue(actor=_actor(request), limit=limit, offset=offset)
+    items, _ = review_queue(
+        actor=_actor(request), object_type=object_type, limit=limit, offset=offset
+    )
     return [_review_out(i) for i in items]
 
 

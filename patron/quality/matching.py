@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from patron.core import context
 from patron.core.permissions import can
-from patron.customers.models import Contact, EmailAddress, PhoneNumber, PostalAddress
+from patron.customers.models import Account, Contact, EmailAddress, PhoneNumber, PostalAddress
 from patron.integration.models import SourceRecord
 
 from . import decisions, survivorship
@@ -40,7 +40,8 @@ from .models import MatchReview, ResolutionRun
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED = ("contact",)
+SUPPORTED = ("contact", "account")
+MODELS: dict[str, Any] = {"contact": Contact, "account": Account}
 Progress = Callable[[ResolutionRun], None]
 
 
@@ -121,7 +122,9 @@ def last_completed_run(object_type: str) -> ResolutionRun | None:
 def pending_new_records(object_type: str = "contact") -> int:
     """How many source records arrived since the last completed run (all, if none ran)."""
     last = last_completed_run(object_type)
-    records = SourceRecord.objects.filter(**{f"{object_type}__isnull": False})
+    records = SourceRecord.objects.filter(
+        **{f"{object_type}__isnull": False}, source__entity=object_type
+    )
     if last is not None:
         records = records.filter(pk__gt=last.high_water_id)
     return records.count()
@@ -132,49 +135,57 @@ def pending_new_records(object_type: str = "contact") -> int:
 
 def _source_rows(object_type: str) -> Iterator[tuple[int, str, dict, int]]:
     rows = (
-        SourceRecord.objects.filter(**{f"{object_type}__isnull": False})
+        SourceRecord.objects.filter(**{f"{object_type}__isnull": False}, source__entity=object_type)
         .order_by("pk")
         .values_list("pk", "source__name", "normalised", f"{object_type}_id")
     )
     yield from rows.iterator(chunk_size=5000)
 
 
-def _patron_rows() -> Iterator[tuple[int, str, dict, int]]:
-    """Contacts entered in Patron with no source record, as records keyed by minus their id."""
-    contacts = Contact.objects.filter(source_records__isnull=True).values_list(
-        "pk", "first_name", "middle_name", "last_name", "date_of_birth"
+def _patron_rows(object_type: str) -> Iterator[tuple[int, str, dict, int]]:
+    """Customers entered in Patron with no source record, as records keyed by minus their id,
+    their values shaped as a source record's normalised values."""
+    model = MODELS[object_type]
+    fields = (
+        ("first_name", "middle_name", "last_name", "date_of_birth")
+        if model is Contact
+        else ("name", "domain")
     )
+    records = model.objects.filter(source_records__isnull=True).values_list("pk", *fields)
     batch: list[tuple] = []
-    for row in contacts.iterator(chunk_size=5000):
+    for row in records.iterator(chunk_size=5000):
         batch.append(row)
         if len(batch) == 5000:
-            yield from _patron_batch(batch)
+            yield from _patron_batch(object_type, fields, batch)
             batch = []
     if batch:
-        yield from _patron_batch(batch)
+        yield from _patron_batch(object_type, fields, batch)
 
 
-def _patron_batch(batch: list[tuple]) -> Iterator[tuple[int, str, dict, int]]:
+def _patron_batch(
+    object_type: str, fields: tuple[str, ...], batch: list[tuple]
+) -> Iterator[tuple[int, str, dict, int]]:
+    parent = f"{object_type}_id"
     ids = [r[0] for r in batch]
     emails: dict[int, list[dict]] = defaultdict(list)
     for cid, email in (
-        EmailAddress.objects.filter(contact_id__in=ids)
+        EmailAddress.objects.filter(**{f"{parent}__in": ids})
         .order_by("-is_primary", "pk")
-        .values_list("contact_id", "email")
+        .values_list(parent, "email")
     ):
         emails[cid].append({"email": email.lower()})
     phones: dict[int, list[dict]] = defaultdict(list)
     for cid, number, e164 in (
-        PhoneNumber.objects.filter(contact_id__in=ids)
+        PhoneNumber.objects.filter(**{f"{parent}__in": ids})
         .order_by("-is_primary", "pk")
-        .values_list("contact_id", "number", "e164")
+        .values_list(parent, "number", "e164")
     ):
         phones[cid].append({"number": number, "e164": e164})
     addresses: dict[int, dict] = {}
     for cid, street, postal_code, city, country in (
-        PostalAddress.objects.filter(contact_id__in=ids)
+        PostalAddress.objects.filter(**{f"{parent}__in": ids})
         .order_by("is_primary", "-pk")
-        .values_list("contact_id", "street", "postal_code", "city", "country")
+        .values_list(parent, "street", "postal_code", "city", "country")
     ):
         addresses[cid] = {
             "address.street": street,
@@ -182,17 +193,52 @@ def _patron_batch(batch: list[tuple]) -> Iterator[tuple[int, str, dict, int]]:
             "address.city": city,
             "address.country": country,
         }
-    for pk, first, middle, last, born in batch:
-        values = {
-            "contact.first_name": first,
-            "contact.middle_name": middle,
-            "contact.last_name": last,
-            "contact.date_of_birth": born.isoformat() if born else "",
-            "emails": emails.get(pk, []),
-            "phones": phones.get(pk, []),
-            **addresses.get(pk, {}),
+    for pk, *values in batch:
+        own = {
+            f"{object_type}.{name}": value.isoformat() if hasattr(value, "isoformat") else value
+            for name, value in zip(fields, values, strict=True)
         }
-        yield -pk, "Patron", values, pk
+        yield (
+            -pk,
+            "Patron",
+            {
+                **own,
+                "emails": emails.get(pk, []),
+                "phones": phones.get(pk, []),
+                **addresses.get(pk, {}),
+            },
+            pk,
+        )
+
+
+def organisation_frame(rows: Iterable[tuple[int, str, dict]]) -> Any:
+    """(source record id, source name, normalised values of an organisation) -> the engine's
+    organisation frame (ORGANISATION_RAW_COLUMNS)."""
+    import pandas as pd
+
+    engine = _engine()
+    out = []
+    for uid, source, values in rows:
+        emails = [e.get("email") or "" for e in values.get("emails") or []]
+        phones = [p.get("e164") or "" for p in values.get("phones") or [] if p.get("e164")]
+        out.append(
+            {
+                "unique_id": int(uid),
+                "source": source,
+                "name": values.get("account.name") or "",
+                "domain": values.get("account.domain") or "",
+                "email": emails[0] if emails else "",
+                "phone": phones[0] if phones else "",
+                "street": values.get("address.street") or "",
+                "postal_code": values.get("address.postal_code") or "",
+                "city": values.get("address.city") or "",
+                "country": values.get("address.country") or "",
+                "identifier": str(
+                    values.get("identifier") or values.get("custom.identifier") or ""
+                ),
+            }
+        )
+    return pd.DataFrame(out, columns=engine.ORGANISATION_RAW_COLUMNS)
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -243,16 +289,15 @@ def _resolve(run: ResolutionRun, progress: Progress | None) -> None:
 
     _set(run, progress, "Reading source records", 2)
     rows = list(_source_rows(object_type))
-    if object_type == "contact":
-        rows.extend(_patron_rows())
+    rows.extend(_patron_rows(object_type))
     customer_of = {uid: cid for uid, _, _, cid in rows}
-    raw = engine.frame_from_normalised((uid, source, values) for uid, source, values, _ in rows)
+    build = engine.frame_from_normalised if object_type == "contact" else organisation_frame
+    raw = build((uid, source, values) for uid, source, values, _ in rows)
     del rows
     run.records = len(raw)
     run.high_water_id = max((uid for uid in customer_of if uid > 0), default=0)
-    run.high_water_customer_id = (
-        Contact.objects.aggregate(m=Max("pk"))["m"] or 0 if object_type == "contact" else 0
-    )
+    run.high_water_customer_id = MODELS[object_type].objects.aggregate(m=Max("pk"))["m"] or 0
+    model_class = engine.PersonModel if object_type == "contact" else engine.OrganisationModel
     timings["read"] = round(time.perf_counter() - started, 2)
 
     previous = last_full_run(object_type)
@@ -266,7 +311,7 @@ def _resolve(run: ResolutionRun, progress: Progress | None) -> None:
     mark = time.perf_counter()
     if run.mode == ResolutionRun.Mode.FULL:
         _set(run, progress, "Estimating the model from the data", 10)
-        model = engine.PersonModel()
+        model = model_class()
         model.train(raw)
         run.model = model.to_json()
         timings["train"] = round(time.perf_counter() - mark, 2)
@@ -276,7 +321,7 @@ def _resolve(run: ResolutionRun, progress: Progress | None) -> None:
         run.new_records = len(raw)
     else:
         assert previous is not None and last is not None
-        model = engine.PersonModel(previous.model)
+        model = model_class(previous.model)
         is_new = (raw["unique_id"] > last.high_water_id) | (
             (raw["unique_id"] < 0) & (-raw["unique_id"] > last.high_water_customer_id)
         )

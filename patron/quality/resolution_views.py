@@ -101,7 +101,7 @@ def lineage_release(request: HttpRequest, object_type: str, pk: int, field: str)
 def review_list(request: HttpRequest) -> HttpResponse:
     """The pairs waiting for a decision, and the resolution runs that found them."""
     user = request_user(request)
-    object_type = "contact"
+    object_type = "account" if request.GET.get("type") == "account" else "contact"
     if not can(user, f"{object_type}.delete"):
         raise PermissionDenied("Your role does not allow deciding on duplicates.")
     raw_page = request.GET.get("page", "1")
@@ -123,6 +123,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
             "runs": runs,
             "active": active,
             "pending_new": matching.pending_new_records(object_type),
+            "object_type": object_type,
             "section": "quality_review",
         },
     )
@@ -238,7 +239,9 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
     following = review.review_queue(actor=user, object_type=item.object_type, limit=1)[0]
     if following:
         return redirect("review_detail", pk=following[0].pk)
-    return redirect("review_list")
+    return redirect(
+        reverse("review_list") + ("?type=account" if item.object_type == "account" else "")
+    )
 
 
 @login_required
@@ -246,11 +249,12 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def resolution_run_start(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
+    object_type = "account" if request.POST.get("type") == "account" else "contact"
     run = matching.resolution_start(
-        actor=user, object_type="contact", full=request.POST.get("mode") == "full"
+        actor=user, object_type=object_type, full=request.POST.get("mode") == "full"
     )
     messages.success(request, f"Resolution run #{run.pk} queued; the page shows its progress.")
-    return redirect("review_list")
+    return redirect(reverse("review_list") + ("?type=account" if object_type == "account" else ""))
 
 
 @login_required

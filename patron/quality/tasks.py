@@ -28,8 +28,9 @@ def resolve_new_records() -> None:
     the last resolution run are matched against the customers already there."""
     from .matching import last_full_run, pending_new_records, resolution_start
 
-    if last_full_run("contact") is not None and pending_new_records("contact"):
-        resolution_start(actor=None, object_type="contact")
+    for object_type in ("contact", "account"):
+        if last_full_run(object_type) is not None and pending_new_records(object_type):
+            resolution_start(actor=None, object_type=object_type)
 
 
 def periodic() -> None:

@@ -249,3 +249,72 @@ def test_the_worker_matches_new_records_after_imports(admin_user, settings, tmp_
     tasks.resolve_new_records()
     queued = ResolutionRun.objects.latest("id")
     assert queued.mode == "incremental" and queued.status == "queued" and queued.created_by is None
+
+
+def test_organisations_resolve_across_systems(admin_user, settings, tmp_path):
+    """Accounts from a CRM export and from billing: one organisation, written differently
+    (legal form, case), becomes one account; different organisations stay apart."""
+    import random
+
+    from faker import Faker
+
+    from patron.customers.models import Account
+
+    settings.VAR_DIR = tmp_path
+    fake, rng = Faker("de_DE"), random.Random(4)
+    Faker.seed(4)
+    companies = []
+    for n in range(160):
+        trade = rng.choice(["Logistik", "Bau", "Software", "Handel", "Pharma"])
+        base = f"{fake.last_name()} {trade} {n}"
+        companies.append(
+            {
+                "name": base,
+                "domain": f"{base.split()[0].lower()}{n}.example",
+                "phone": f"+4930{rng.randint(1000000, 9999999)}",
+                "city": fake.city(),
+            }
+        )
+    truth = {}
+    for system, share in (("crm", 1.0), ("billing", 0.5)):
+        source = integration.source_create(
+            actor=admin_user, data={"name": system, "entity": "account"}
+        )
+        rows = []
+        for n, c in enumerate(companies):
+            if rng.random() > share:
+                continue
+            name = (
+                c["name"]
+                if system == "crm"
+                else rng.choice([f"{c['name']} GmbH", c["name"].upper(), f"{c['name']} AG"])
+            )
+            rows.append(
+                {
+                    "source_key": f"{system}-{n}",
+                    "account.name": name,
+                    "account.domain": c["domain"] if rng.random() < 0.8 else "",
+                    "phone": c["phone"] if rng.random() < 0.7 else "",
+                    "address.city": c["city"],
+                }
+            )
+            truth[(system, f"{system}-{n}")] = n
+        integration.import_rows(actor=admin_user, source=source, rows=rows, match_by="none")
+    before = Account.objects.count()
+    started = matching.resolution_start(
+        actor=admin_user, object_type="account", full=True, enqueue=False
+    )
+    done = matching.resolution_process(started.pk)
+    assert done.status == ResolutionRun.Status.COMPLETED, done.error
+    assert done.merges > 0 and Account.objects.count() == before - done.merges
+    companies_of: dict[int, set[int]] = defaultdict(set)
+    for source, key, account_id in SourceRecord.objects.filter(account__isnull=False).values_list(
+        "source__name", "source_key", "account_id"
+    ):
+        companies_of[account_id].add(truth[(source, key)])
+    # Never two companies in one account.
+    assert all(len(found) == 1 for found in companies_of.values())
+    billing = sum(1 for s, _ in truth if s == "billing")
+    # Most billing records joined their CRM account; the few left are waiting for a person.
+    assert done.merges >= 0.7 * billing
+    assert done.merges + done.review_pairs >= 0.95 * billing

@@ -186,3 +186,14 @@ def test_lineage_is_shown_before_any_resolution_run(client, api_as, admin_user, 
     assert "Billing · B-1" in panel and "every source agrees" in panel
     lineage = {row["field"]: row for row in api_as(admin_user).get(f"/contacts/{a}/lineage").json()}
     assert lineage["last_name"]["value"] == "Meyer" and lineage["last_name"]["rule"] == "only"
+
+
+def test_the_queue_has_a_tab_for_organisations(client, api_as, admin_user, pair):
+    client.force_login(admin_user)
+    page = client.get(reverse("review_list") + "?type=account").content.decode()
+    assert "Organisations" in page and "Nothing to review" in page
+    client.post(reverse("resolution_run_start"), {"mode": "full", "type": "account"})
+    assert ResolutionRun.objects.get().object_type == "account"
+    api = api_as(admin_user)
+    assert api.get("/review-pairs?object_type=account").json() == []
+    assert len(api.get("/review-pairs?object_type=contact").json()) == 1

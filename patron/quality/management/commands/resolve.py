@@ -2,6 +2,7 @@
 
 patron resolve            match records that arrived since the last run (the first run is full)
 patron resolve --full     re-estimate the model from all the data and score every pair
+               [--entity account]  organisations instead of people
                [--as USER] [--no-progress]
 
 Customers a cluster spans are merged (each merge can be undone on the record page), pairs in
@@ -27,6 +28,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--full", action="store_true", help="Re-estimate the model; all pairs.")
+        parser.add_argument(
+            "--entity",
+            choices=["contact", "account"],
+            default="contact",
+            help="People (contact, the default) or organisations (account).",
+        )
         parser.add_argument("--as", dest="username", default="", help="Act as this user.")
         parser.add_argument("--no-progress", action="store_true")
 
