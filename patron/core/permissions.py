@@ -168,6 +168,24 @@ def may_each(user: Any, obj: models.Model, actions: tuple[str, ...]) -> dict[str
     return answers
 
 
+def permits(user: Any, obj: models.Model, action: str) -> bool | None:
+    """Whether `restrict(user, action)` keeps this record, answered on the record itself (read
+    in this request with its owner) without a query; None when only the database can tell
+    (a child record, or the owner was not read with it)."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action {action!r}")
+    model: Any = type(obj)
+    if getattr(model, "restrict_via", ()) or not getattr(model, "record_ownership", True):
+        return None
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if not can(user, f"{model.permission_name}.{action}"):
+        return False
+    if user.sees_all_records:
+        return True
+    return _ownership_holds(user, obj, action)
+
+
 def _ownership_holds(user: User, obj: Any, action: str) -> bool | None:
     """`_ownership_q(user, action)` evaluated on a record read in this request, without a
     query: its owner, its team, or its owner's team (when the owner was read with it). None

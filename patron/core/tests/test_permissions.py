@@ -147,3 +147,49 @@ def test_may_each_needs_no_query_for_a_record_read_with_its_owner(
                     with django_assert_num_queries(0):
                         answers = may_each(user, loaded, ACTIONS)
                     assert answers == {a: may(user, loaded, a) for a in ACTIONS}
+
+
+@pytest.mark.parametrize("visibility", ["private", "team", "public_read", "public_read_write"])
+def test_contact_get_answers_as_restrict(
+    request, records, rep_north_2, admin_user, set_visibility, visibility
+):
+    """The record page reads the contact by id and asks `permits`; it must let through
+    exactly the contacts `restrict` lets through, for every user, action and visibility."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from patron.core import context
+    from patron.core.permissions import ACTIONS
+    from patron.customers import selectors
+
+    records["teamless"] = services.contact_create(
+        actor=admin_user, data={"first_name": "Teamless", "owner": rep_north_2, "team": None}
+    )
+    Contact.objects.filter(pk=records["teamless"].pk).update(team=None)
+    records["ownerless"] = services.contact_create(
+        actor=admin_user, data={"first_name": "Ownerless", "owner": None, "team": None}
+    )
+    Contact.objects.filter(pk=records["ownerless"].pk).update(owner=None, team=None)
+    set_visibility(visibility)
+    users = [
+        request.getfixturevalue(name)
+        for name in ("rep_north", "rep_south", "manager_north", "admin_user", "readonly_user")
+    ]
+    inactive = request.getfixturevalue("rep_north_2")
+    inactive.is_active = False
+    for user in [*users, inactive, AnonymousUser()]:
+        for action in ACTIONS:
+            with context.bind(origin="ui"):
+                allowed = set(Contact.objects.restrict(user, action).values_list("pk", flat=True))
+                for record in records.values():
+                    try:
+                        got = selectors.contact_get(user=user, pk=record.pk, action=action)
+                    except Contact.DoesNotExist:
+                        assert record.pk not in allowed, (user, action, record)
+                    else:
+                        assert record.pk in allowed, (user, action, record)
+                        assert got.owner_id == record.owner_id or record.pk in (
+                            records["teamless"].pk,
+                            records["ownerless"].pk,
+                        )
+            with pytest.raises(Contact.DoesNotExist):
+                selectors.contact_get(user=user, pk=10**9, action=action)
