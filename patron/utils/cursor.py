@@ -110,3 +110,19 @@ def paginate(queryset: QuerySet, *, ordering: list[str], cursor: str | None, lim
         next_cursor=_encode(key(rows[-1]), "next") if more_after else None,
         previous_cursor=_encode(key(rows[0]), "prev") if more_before else None,
     )
+
+
+def first_page(rows: list[Any], *, ordering: list[str], limit: int) -> Page:
+    """The first page from rows already read in `ordering` (at most `limit + 1` of them), as
+    `paginate` with no cursor would give it: for callers with a fixed statement of their own."""
+    names = [f.lstrip("-") for f in ordering]
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if not rows:
+        return Page(items=[], next_cursor=None, previous_cursor=None)
+    last = rows[-1]
+    return Page(
+        items=rows,
+        next_cursor=_encode([getattr(last, n) for n in names], "next") if has_more else None,
+        previous_cursor=None,
+    )

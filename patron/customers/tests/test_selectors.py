@@ -124,3 +124,61 @@ def test_list_rows_read_relationships_and_tags_as_the_orm_does(people):
         globex.pk: [],
     }
     assert selectors._tags_by_owner(Contact, []) == {}
+
+
+def test_the_contact_pages_first_timeline_page_is_the_orm_page(admin_user, rep_north):
+    """The contact page's statement for its first timeline page reads the rows, order,
+    related objects and cursor of `paginate(timeline_for(...))`."""
+    from django.utils import timezone
+
+    from patron.customers import services
+    from patron.customers.models import TimelineEntry
+    from patron.utils.cursor import first_page, paginate
+
+    contact = ContactFactory()
+    other = ContactFactory()
+    account = AccountFactory()
+    moment = timezone.now()
+    for n in range(30):
+        services.timeline_entry_create(
+            actor=admin_user,
+            kind="task" if n % 3 else "note",
+            contact=contact,
+            subject=f"entry {n}",
+            body=f"text {n}",
+        )
+    services.timeline_entry_create(
+        actor=admin_user, kind="note", contact=other, subject="not this one", body="other"
+    )
+    entries = list(TimelineEntry.objects.filter(contact=contact).order_by("id"))
+    # Ties on occurred_at, some with an assignee and an account, one with no author.
+    TimelineEntry.objects.filter(pk__in=[e.pk for e in entries[:10]]).update(occurred_at=moment)
+    TimelineEntry.objects.filter(pk__in=[e.pk for e in entries[::4]]).update(
+        assignee=rep_north, account=account
+    )
+    TimelineEntry.objects.filter(pk=entries[5].pk).update(author=None)
+    ordering = ["-occurred_at", "-id"]
+    for limit in (25, 40):
+        orm = paginate(
+            selectors.timeline_for(user=admin_user, contact=contact, known_visible=True),
+            ordering=ordering,
+            cursor=None,
+            limit=limit,
+        )
+        fixed = first_page(
+            selectors.contact_timeline_head(contact=contact, limit=limit + 1),
+            ordering=ordering,
+            limit=limit,
+        )
+        assert [e.pk for e in fixed.items] == [e.pk for e in orm.items]
+        assert fixed.next_cursor == orm.next_cursor and fixed.previous_cursor is None
+        for mine, theirs in zip(fixed.items, orm.items, strict=True):
+            assert mine.__dict__.keys() >= {"subject", "occurred_at", "kind"}
+            assert (mine.subject, mine.occurred_at, mine.author, mine.assignee, mine.account) == (
+                theirs.subject,
+                theirs.occurred_at,
+                theirs.author,
+                theirs.assignee,
+                theirs.account,
+            )
+            assert mine.contact is contact

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from patron.core.permissions import can
 from patron.core.web import apply_validation_error, domain_errors, request_user, wants_partial
-from patron.utils.cursor import paginate
+from patron.utils.cursor import first_page, paginate
 
 from .. import selectors, services, timeline
 from ..forms import ACTIVITY_FORMS
@@ -68,17 +68,27 @@ def timeline_context(
         kinds=[kind] if kind else None,
         known_visible=contact_visible,
     )
-    try:
-        page = paginate(
-            qs,
+    cursor = request.GET.get("cursor") or None
+    if (
+        contact is not None
+        and contact_visible
+        and not kind
+        and not cursor
+        and not qs.query.is_empty()
+    ):
+        # The contact page's first page: the same rows by a statement written once.
+        page = first_page(
+            selectors.contact_timeline_head(contact=contact, limit=TIMELINE_PAGE + 1),
             ordering=TIMELINE_ORDERING,
-            cursor=request.GET.get("cursor") or None,
             limit=TIMELINE_PAGE,
         )
-    except ValidationError:
-        page = paginate(qs, ordering=TIMELINE_ORDERING, cursor=None, limit=TIMELINE_PAGE)
-    if contact is not None and contact_visible:
-        selectors.with_contact(page.items, contact)
+    else:
+        try:
+            page = paginate(qs, ordering=TIMELINE_ORDERING, cursor=cursor, limit=TIMELINE_PAGE)
+        except ValidationError:
+            page = paginate(qs, ordering=TIMELINE_ORDERING, cursor=None, limit=TIMELINE_PAGE)
+        if contact is not None and contact_visible:
+            selectors.with_contact(page.items, contact)
     return {
         "entries": page.items,
         "timeline_page": page,
