@@ -182,3 +182,24 @@ def test_the_contact_pages_first_timeline_page_is_the_orm_page(admin_user, rep_n
                 theirs.account,
             )
             assert mine.contact is contact
+
+
+def test_the_contact_pages_relationships_are_the_orm_ones(admin_user):
+    contact = ContactFactory()
+    accounts = [AccountFactory() for _ in range(4)]
+    for n, account in enumerate(accounts):
+        AccountRelationship.objects.create(
+            contact=contact, account=account, role=f"role {n}", is_primary=n == 2
+        )
+    AccountRelationship.objects.create(contact=ContactFactory(), account=accounts[0])
+    got = selectors.contact_get(user=admin_user, pk=contact.pk)
+    orm = list(
+        AccountRelationship.objects.filter(contact=contact)
+        .select_related("account")
+        .order_by("-is_primary", "id")
+    )
+    mine = list(got.relationships.all())
+    assert [(r.pk, r.role, r.is_primary, r.account.name) for r in mine] == [
+        (r.pk, r.role, r.is_primary, r.account.name) for r in orm
+    ]
+    assert mine[0].is_primary
