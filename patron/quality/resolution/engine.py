@@ -646,16 +646,36 @@ def _parameters_from_linker(
         for level in trained:
             level["m"] = level["m"] / total
         comparisons[comparison["output_column_name"]] = levels
+    # A small or duplicate-free data set can estimate 0 (or EM drift to 1): keep it a
+    # probability whose log-odds exist.
+    prior = min(max(float(settings["probability_two_random_records_match"]), 1e-9), 0.5)
+    _remove_matches_from_u(comparisons, prior, floor=unseen_u)
     _regularise_name_levels(comparisons)
     return {
         "format": model_format,
-        # A small or duplicate-free data set can estimate 0 (or EM drift to 1): keep it a
-        # probability whose log-odds exist.
-        "probability_two_random_records_match": min(
-            max(float(settings["probability_two_random_records_match"]), 1e-9), 0.5
-        ),
+        "probability_two_random_records_match": prior,
         "comparisons": comparisons,
     }
+
+
+def _remove_matches_from_u(
+    comparisons: dict[str, list[dict[str, Any]]], prior: float, *, floor: float
+) -> None:
+    """u among non-matches, from the share among random pairs, which include matches.
+
+    Random sampling measures P(level | random pair) = prior * m + (1 - prior) * u. Where
+    records have many duplicates (prior around 1e-4, as in a few thousand records with one
+    duplicate each), the matches are most of the random pairs that share an identifier or
+    an address, and taking that share as u makes agreeing on a near-unique value look ten
+    times more common among different people than it is. Solved for u; a level whose share
+    the matches explain entirely gets `floor` (the least the sample can tell apart from 0).
+    """
+    for levels in comparisons.values():
+        for level in levels:
+            if level["m"] is None or level["u"] is None:
+                continue
+            u = (float(level["u"]) - prior * float(level["m"])) / (1.0 - prior)
+            level["u"] = max(u, min(floor, float(level["u"])))
 
 
 # The most a first name given as an initial can say: the same initial letter is about 1 in 16
