@@ -2,7 +2,8 @@
 
 Trains Patron's default person model on each data set (no per-data-set settings), predicts,
 clusters at MATCH_THRESHOLD and prints pairwise precision, recall and F1 of the clusters
-against the true pairs, with the time each run takes.
+against the true pairs, with the time each run takes; then a calibration table: the scored
+pairs in bins of predicted match probability, with the share of true matches in each bin.
 
     .venv/bin/python benchmarks/resolution_accuracy.py [--people 20000]
         [--only febrl3,febrl4,synthetic]
@@ -85,6 +86,46 @@ def score(predicted: set, truth: set) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
+# Bins of predicted match probability for the calibration table: below review, review (two
+# bands), merged, merged with near certainty.
+CALIBRATION_BINS = [0.01, 0.5, 0.8, 0.95, 0.99, 1.0]
+
+
+def calibration(pairs: pd.DataFrame, truth: set[tuple[int, int]]) -> pd.DataFrame:
+    """Per probability bin: pairs, mean predicted probability, share that are true matches."""
+    frame = pd.DataFrame(
+        {
+            "p": pairs["match_probability"].to_numpy(),
+            "true": [
+                (int(a), int(b)) in truth
+                for a, b in zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)
+            ],
+        }
+    )
+    frame["bin"] = pd.cut(frame["p"], CALIBRATION_BINS, right=False, include_lowest=True)
+    # p = 1.0 exactly falls outside [0.99, 1.0): count it in the top bin.
+    top = frame["bin"].cat.categories[-1]
+    frame.loc[frame["p"] >= CALIBRATION_BINS[-1], "bin"] = top
+    table = frame.groupby("bin", observed=False).agg(
+        pairs=("p", "size"), predicted=("p", "mean"), observed=("true", "mean")
+    )
+    return table
+
+
+def print_calibration(name: str, table: pd.DataFrame) -> None:
+    print(f"  calibration, {name}: predicted probability vs share of true matches")
+    print(f"  {'bin':<14}{'pairs':>9}{'mean predicted':>16}{'observed':>10}")
+    for interval, row in table.iterrows():
+        label = f"{interval.left:.2f}–{interval.right:.2f}"
+        if row["pairs"]:
+            print(
+                f"  {label:<14}{int(row['pairs']):>9}"
+                f"{row['predicted']:>16.4f}{row['observed']:>10.4f}"
+            )
+        else:
+            print(f"  {label:<14}{0:>9}{'–':>16}{'–':>10}")
+
+
 def run(name: str, raw: pd.DataFrame, truth: set[tuple[int, int]], threshold: float) -> None:
     started = time.perf_counter()
     model = PersonModel()
@@ -106,6 +147,7 @@ def run(name: str, raw: pd.DataFrame, truth: set[tuple[int, int]], threshold: fl
         f"cluster {finished - predicted_at:.1f}s total {finished - started:.1f}s",
         flush=True,
     )
+    print_calibration(name, calibration(pairs, truth))
 
 
 def febrl3(threshold: float) -> None:
