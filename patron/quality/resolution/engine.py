@@ -490,14 +490,26 @@ class _Model:
             for sdf in registered:
                 sdf.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
 
-    def train(self, raw: pd.DataFrame) -> None:
+    def train(
+        self, raw: pd.DataFrame, labels: Iterable[tuple[int, int, bool]] | None = None
+    ) -> None:
         """Estimate u by random sampling, lambda deterministically, and m by EM.
 
         Above TRAINING_RECORDS records, on a random sample of that many: every parameter is a
         proportion among pairs (u among random pairs, lambda among all pairs, m among
         matches), which a random sample of records estimates without bias, at a fraction of
         the cost.
+
+        `labels` are people's decisions, (unique_id, unique_id, same person?); pairs whose
+        records are not in `raw` are ignored. The pairs said to be the same person refine m:
+        EM's m for each comparison is a prior worth LABEL_PRIOR_PAIRS labelled pairs, updated
+        by the levels the labelled pairs reach (the mean of a Dirichlet posterior), so a few
+        decisions nudge the model and many of them outweigh EM. Pairs said to be different
+        do not change the parameters (u is estimated from millions of random pairs, which a
+        few hundred hand-picked near-misses cannot improve without bias); clustering already
+        keeps them apart.
         """
+        counts = self._label_counts(raw, labels) if labels is not None else None
         if len(raw) > TRAINING_RECORDS:
             raw = raw.sample(n=TRAINING_RECORDS, random_state=42)
         features = self._prepare(raw)
@@ -518,8 +530,33 @@ class _Model:
                     block_on(*columns), estimate_without_term_frequencies=True, max_pairs=5e5
                 )
             self._parameters = _parameters_from_linker(
-                linker, unseen_u=1.0 / u_pairs, model_format=self._format
+                linker, unseen_u=1.0 / u_pairs, model_format=self._format, label_counts=counts
             )
+
+    def _label_counts(
+        self, raw: pd.DataFrame, labels: Iterable[tuple[int, int, bool]]
+    ) -> dict[str, Any]:
+        """Per comparison, how many of the pairs labelled "same person" reach each level."""
+        decided: dict[tuple[int, int], bool] = {}
+        for left, right, same in labels:
+            if int(left) != int(right):
+                decided[(min(int(left), int(right)), max(int(left), int(right)))] = bool(same)
+        known = set(raw["unique_id"].astype("int64").tolist())
+        same_pairs = [p for p, same in decided.items() if same and p[0] in known and p[1] in known]
+        counts: dict[str, Any] = {"pairs": len(same_pairs), "levels": {}}
+        if not same_pairs:
+            return counts
+        ids = {i for pair in same_pairs for i in pair}
+        features = self._prepare(raw[raw["unique_id"].astype("int64").isin(ids)])
+        pairs = pd.DataFrame(same_pairs, columns=["unique_id_l", "unique_id_r"])
+        with self._session(features) as (linker, registered):
+            pairs_sdf = self.db_api.register(pairs)
+            registered.append(pairs_sdf)
+            gammas = _gammas_of_pairs(linker, pairs_sdf.physical_name)
+        for name in self._names:
+            column = gammas[f"gamma_{name}"].astype("int64")
+            counts["levels"][name] = column[column >= 0].value_counts().to_dict()
+        return counts
 
     def predict(self, raw: pd.DataFrame, *, threshold: float = 0.01) -> pd.DataFrame:
         """Score every candidate pair within `raw`; one row per pair with l < r."""
@@ -619,8 +656,55 @@ def _pair_count(features: pd.DataFrame, columns: tuple[str, ...]) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
 
 
+def _gammas_of_pairs(linker: Linker, pairs_table: str) -> pd.DataFrame:
+    """The comparison levels (gamma_ columns) of the given pairs of the linker's records.
+
+    The steps of Splink's estimate_m_from_pairwise_labels, up to the comparison vectors: its
+    public method replaces m outright, where Patron blends it with EM's.
+    """
+    from splink.internals.block_from_labels import block_from_labels
+    from splink.internals.comparison_vector_values import compute_comparison_vector_values_sql
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+
+    pipeline = CTEPipeline()
+    enqueue_df_concat_with_tf(linker, pipeline)
+    pipeline.enqueue_list_of_sqls(block_from_labels(linker, pairs_table))
+    columns = linker._settings_obj._columns_to_select_for_comparison_vector_values
+    pipeline.enqueue_sql(
+        compute_comparison_vector_values_sql(columns), "__splink__df_comparison_vectors"
+    )
+    result = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    try:
+        frame: pd.DataFrame = result.as_pandas_dataframe()
+    finally:
+        result.drop_table_from_database_and_remove_from_cache()
+    return frame
+
+
+# How many labelled pairs EM's estimate of m is worth when people's decisions refine it.
+LABEL_PRIOR_PAIRS = 500
+
+
+def _blend_label_counts(levels: list[dict[str, Any]], counts: Mapping[int, int]) -> None:
+    """m <- (LABEL_PRIOR_PAIRS * m + count) / (LABEL_PRIOR_PAIRS + labelled pairs), per level
+    (gamma n-1 is the first non-null level, 0 the last)."""
+    trained = [level for level in levels if level["m"] is not None]
+    total = sum(int(counts.get(gamma, 0)) for gamma in range(len(trained)))
+    if not total:
+        return
+    for index, level in enumerate(trained):
+        gamma = len(trained) - 1 - index
+        count = int(counts.get(gamma, 0))
+        level["m"] = (LABEL_PRIOR_PAIRS * level["m"] + count) / (LABEL_PRIOR_PAIRS + total)
+
+
 def _parameters_from_linker(
-    linker: Linker, *, unseen_u: float, model_format: str = MODEL_FORMAT
+    linker: Linker,
+    *,
+    unseen_u: float,
+    model_format: str = MODEL_FORMAT,
+    label_counts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The trained parameters, regularised: m floored (see _M_FLOOR) and renormalised, and a
     level never seen among random pairs (typically "identifier exact") given u = 1/sample
@@ -645,17 +729,23 @@ def _parameters_from_linker(
         total = sum(level["m"] for level in trained)
         for level in trained:
             level["m"] = level["m"] / total
-        comparisons[comparison["output_column_name"]] = levels
+        name = comparison["output_column_name"]
+        if label_counts is not None:
+            _blend_label_counts(levels, label_counts["levels"].get(name, {}))
+        comparisons[name] = levels
     # A small or duplicate-free data set can estimate 0 (or EM drift to 1): keep it a
     # probability whose log-odds exist.
     prior = min(max(float(settings["probability_two_random_records_match"]), 1e-9), 0.5)
     _remove_matches_from_u(comparisons, prior, floor=unseen_u)
     _regularise_name_levels(comparisons)
-    return {
+    parameters = {
         "format": model_format,
         "probability_two_random_records_match": prior,
         "comparisons": comparisons,
     }
+    if label_counts is not None:
+        parameters["labelled_same_pairs"] = int(label_counts["pairs"])
+    return parameters
 
 
 def _remove_matches_from_u(

@@ -11,6 +11,7 @@ import random
 import pandas as pd
 import pytest
 
+from patron.quality.resolution import engine
 from patron.quality.resolution.engine import (
     MATCH_THRESHOLD,
     ORGANISATION_RAW_COLUMNS,
@@ -461,3 +462,67 @@ def test_organisation_model_finds_the_erp_copies_and_round_trips(
     new = frame[frame.unique_id > 150]
     scored = restored.predict_new(new, frame[frame.unique_id <= 150])
     assert len(scored) and (scored[["unique_id_l", "unique_id_r"]].max(axis=1) > 150).all()
+
+
+def _phone_changers(start: int, count: int, seed: int) -> tuple[pd.DataFrame, list]:
+    """People with a second record whose phone number is another one (a new mobile), and no
+    email address: the phone's disagreement is most of what tells the two apart."""
+    rng = random.Random(seed)
+    rows, pairs = [], []
+    for index in range(count):
+        uid = start + 2 * index
+        person = _person(rng, uid, rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))
+        copy = dict(person, unique_id=uid + 1, source="webshop", email="")
+        copy["phone"] = f"+49{rng.randrange(150, 179)}{rng.randrange(10**6, 10**7)}"
+        rows += [person, copy]
+        pairs.append((uid, uid + 1))
+    return pd.DataFrame(rows)[RAW_COLUMNS], pairs
+
+
+def test_labelled_pairs_refine_m_and_score_their_kind_higher() -> None:
+    changers, pairs = _phone_changers(5000, 150, seed=21)
+    frame = pd.concat([training_frame(), changers], ignore_index=True)
+    plain, labelled = PersonModel(), PersonModel()
+    plain.train(frame)
+    labels = [(a, b, True) for a, b in pairs[:120]]
+    # "Different" decisions and pairs of unknown records leave the parameters alone.
+    labels += [(1, 2, False), (999_998, 999_999, True)]
+    labelled.train(frame, labels=labels)
+    assert labelled.to_json()["labelled_same_pairs"] == 120
+
+    def phone_different(model: PersonModel) -> dict:
+        return next(
+            lvl for lvl in model.to_json()["comparisons"]["phone"] if lvl["label"] == "different"
+        )
+
+    # 120 of 120 labelled pairs disagree on the phone: m of "different" moves towards 1, as
+    # much as 120 labelled pairs weigh against EM's LABEL_PRIOR_PAIRS.
+    before, after = phone_different(plain)["m"], phone_different(labelled)["m"]
+    prior = engine.LABEL_PRIOR_PAIRS
+    assert after == pytest.approx((prior * before + 120) / (prior + 120))
+    assert after > before + 0.05
+    # So an unlabelled pair of the same kind scores higher than without the labels.
+    held_out = changers[changers["unique_id"].isin([i for pair in pairs[120:] for i in pair])]
+    scored = [
+        m.predict(
+            pd.concat(
+                [
+                    held_out,
+                    training_frame(120, seed=11).assign(unique_id=lambda f: f["unique_id"] + 9000),
+                ],
+                ignore_index=True,
+            )
+        )
+        for m in (plain, labelled)
+    ]
+    a, b = pairs[125]
+    assert _probability(scored[1], a, b) > _probability(scored[0], a, b)
+
+
+def test_training_without_same_labels_is_training_without_labels() -> None:
+    frame = training_frame(people=200, seed=5)
+    plain, labelled = PersonModel(), PersonModel()
+    plain.train(frame)
+    labelled.train(frame, labels=[(1, 2, False), (3, 3, True), (10**9, 1, True)])
+    assert labelled.to_json()["comparisons"] == plain.to_json()["comparisons"]
+    assert labelled.to_json()["labelled_same_pairs"] == 0
