@@ -4,9 +4,13 @@ Trains Patron's default person model on each data set (no per-data-set settings)
 clusters at MATCH_THRESHOLD and prints pairwise precision, recall and F1 of the clusters
 against the true pairs, with the time each run takes; then a calibration table: the scored
 pairs in bins of predicted match probability, with the share of true matches in each bin.
+With --review N, then N pairs of the review band (REVIEW_THRESHOLD to MATCH_THRESHOLD) are
+"decided" by the truth, as a person reviewing them would, and the model is retrained with
+those decisions (`train(raw, labels=...)`) and measured again, clustered without them, so
+that only what the decisions taught the model counts.
 
     .venv/bin/python benchmarks/resolution_accuracy.py [--people 20000]
-        [--only febrl3,febrl4,synthetic]
+        [--only febrl3,febrl4,synthetic] [--review 500]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from patron.quality.resolution.engine import (  # noqa: E402
     MATCH_THRESHOLD,
     RAW_COLUMNS,
+    REVIEW_THRESHOLD,
     PersonModel,
     cluster,
 )
@@ -126,10 +131,18 @@ def print_calibration(name: str, table: pd.DataFrame) -> None:
             print(f"  {label:<14}{0:>9}{'–':>16}{'–':>10}")
 
 
-def run(name: str, raw: pd.DataFrame, truth: set[tuple[int, int]], threshold: float) -> None:
+def run(
+    name: str,
+    raw: pd.DataFrame,
+    truth: set[tuple[int, int]],
+    threshold: float,
+    *,
+    review: int = 0,
+    labels: list[tuple[int, int, bool]] | None = None,
+) -> None:
     started = time.perf_counter()
     model = PersonModel()
-    model.train(raw[RAW_COLUMNS])
+    model.train(raw[RAW_COLUMNS], labels=labels)
     trained = time.perf_counter()
     pairs = model.predict(raw[RAW_COLUMNS])
     predicted_at = time.perf_counter()
@@ -148,6 +161,23 @@ def run(name: str, raw: pd.DataFrame, truth: set[tuple[int, int]], threshold: fl
         flush=True,
     )
     print_calibration(name, calibration(pairs, truth))
+    if review:
+        band = pairs[
+            (pairs["match_probability"] >= REVIEW_THRESHOLD)
+            & (pairs["match_probability"] < MATCH_THRESHOLD)
+        ].sample(frac=1.0, random_state=1)
+        decided = [
+            (int(a), int(b), (int(a), int(b)) in truth)
+            for a, b in zip(band["unique_id_l"], band["unique_id_r"], strict=True)
+        ][:review]
+        same = sum(1 for *_, is_same in decided if is_same)
+        run(
+            f"{name}, {len(decided)} reviewed ({same} same)",
+            raw,
+            truth,
+            threshold,
+            labels=decided,
+        )
 
 
 def febrl3(threshold: float) -> None:
@@ -170,7 +200,7 @@ def febrl4(threshold: float) -> None:
     run("FEBRL4 (link)", raw, truth, threshold)
 
 
-def synthetic(threshold: float, people: int) -> None:
+def synthetic(threshold: float, people: int, review: int = 0) -> None:
     try:
         from patron.quality.resolution.synthetic import generate
     except ImportError:
@@ -180,7 +210,7 @@ def synthetic(threshold: float, people: int) -> None:
     raw = generate(people)
     print(f"(generated {len(raw)} records in {time.perf_counter() - started:.1f}s)")
     truth = true_pairs_from_entity(raw, "person_id")
-    run(f"synthetic ({people} people)", raw, truth, threshold)
+    run(f"synthetic ({people} people)", raw, truth, threshold, review=review)
 
 
 def main(argv: Iterable[str] | None = None) -> None:
@@ -188,6 +218,9 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--people", type=int, default=20000)
     parser.add_argument("--only", default="febrl3,febrl4,synthetic")
     parser.add_argument("--threshold", type=float, default=MATCH_THRESHOLD)
+    parser.add_argument(
+        "--review", type=int, default=0, help="pairs of the review band to decide (synthetic)"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     wanted = set(args.only.split(","))
     if "febrl3" in wanted:
@@ -195,7 +228,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     if "febrl4" in wanted:
         febrl4(args.threshold)
     if "synthetic" in wanted:
-        synthetic(args.threshold, args.people)
+        synthetic(args.threshold, args.people, args.review)
 
 
 if __name__ == "__main__":
