@@ -18,6 +18,7 @@ run is simply started again and picks up what is left.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections import defaultdict
@@ -36,7 +37,7 @@ from patron.integration.models import SourceRecord
 
 from . import decisions, survivorship
 from .bulk_merge import merge_many
-from .models import MatchReview, ResolutionRun
+from .models import MatchDecision, MatchReview, ResolutionRun
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +313,12 @@ def _resolve(run: ResolutionRun, progress: Progress | None) -> None:
     if run.mode == ResolutionRun.Mode.FULL:
         _set(run, progress, "Estimating the model from the data", 10)
         model = model_class()
-        model.train(raw)
+        labels = _labels(object_type, set(customer_of))
+        if labels and "labels" in inspect.signature(model.train).parameters:
+            # People's decisions teach the model what a same / different pair looks like.
+            model.train(raw, labels=labels)
+        else:
+            model.train(raw)
         run.model = model.to_json()
         timings["train"] = round(time.perf_counter() - mark, 2)
         mark = time.perf_counter()
@@ -379,6 +385,17 @@ def _resolve(run: ResolutionRun, progress: Progress | None) -> None:
     timings["total"] = round(time.perf_counter() - started, 2)
     run.timings = timings
     run.save()
+
+
+def _labels(object_type: str, present: set[int]) -> list[tuple[int, int, bool]]:
+    """People's decisions on pairs of records that are still there, for training."""
+    return [
+        (a, b, verdict == MatchDecision.Verdict.SAME)
+        for a, b, verdict in MatchDecision.objects.filter(object_type=object_type).values_list(
+            "key_a", "key_b", "verdict"
+        )
+        if a in present and b in present
+    ]
 
 
 def _apply_clusters(
