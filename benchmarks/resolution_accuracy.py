@@ -162,10 +162,14 @@ def run(
     )
     print_calibration(name, calibration(pairs, truth))
     if review:
-        band = pairs[
-            (pairs["match_probability"] >= REVIEW_THRESHOLD)
-            & (pairs["match_probability"] < MATCH_THRESHOLD)
-        ].sample(frac=1.0, random_state=1)
+        band = (
+            pairs[
+                (pairs["match_probability"] >= REVIEW_THRESHOLD)
+                & (pairs["match_probability"] < MATCH_THRESHOLD)
+            ]
+            .sort_values(["unique_id_l", "unique_id_r"])
+            .sample(frac=1.0, random_state=1)
+        )
         decided = [
             (int(a), int(b), (int(a), int(b)) in truth)
             for a, b in zip(band["unique_id_l"], band["unique_id_r"], strict=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
@@ -500,16 +501,12 @@ class _Model:
         matches), which a random sample of records estimates without bias, at a fraction of
         the cost.
 
-        `labels` are people's decisions, (unique_id, unique_id, same person?); pairs whose
-        records are not in `raw` are ignored. The pairs said to be the same person refine m:
-        EM's m for each comparison is a prior worth LABEL_PRIOR_PAIRS labelled pairs, updated
-        by the levels the labelled pairs reach (the mean of a Dirichlet posterior), so a few
-        decisions nudge the model and many of them outweigh EM. Pairs said to be different
-        do not change the parameters (u is estimated from millions of random pairs, which a
-        few hundred hand-picked near-misses cannot improve without bias); clustering already
-        keeps them apart.
+        `labels` are people's decisions, (unique_id, unique_id, same person?), e.g. from the
+        review queue; pairs whose records are not in `raw` are ignored, and the last decision
+        on a pair counts. After the estimates above, the decided pairs correct each level's
+        weight: see _learn_from_decisions.
         """
-        counts = self._label_counts(raw, labels) if labels is not None else None
+        decided = self._decided_pairs(raw, labels) if labels is not None else None
         if len(raw) > TRAINING_RECORDS:
             raw = raw.sample(n=TRAINING_RECORDS, random_state=42)
         features = self._prepare(raw)
@@ -529,34 +526,51 @@ class _Model:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*columns), estimate_without_term_frequencies=True, max_pairs=5e5
                 )
-            self._parameters = _parameters_from_linker(
-                linker, unseen_u=1.0 / u_pairs, model_format=self._format, label_counts=counts
+            parameters = _parameters_from_linker(
+                linker, unseen_u=1.0 / u_pairs, model_format=self._format
             )
+        if decided is not None:
+            frequencies = {
+                column: features[column].value_counts(normalize=True) for column in self._tf_columns
+            }
+            parameters = _learn_from_decisions(
+                parameters,
+                decided,
+                self._names,
+                household=self._household,
+                frequencies=frequencies,
+            )
+        self._parameters = parameters
 
-    def _label_counts(
+    def _decided_pairs(
         self, raw: pd.DataFrame, labels: Iterable[tuple[int, int, bool]]
-    ) -> dict[str, Any]:
-        """Per comparison, how many of the pairs labelled "same person" reach each level."""
+    ) -> pd.DataFrame:
+        """The decided pairs of records in `raw`: their levels (gamma_ columns) and `same`."""
         decided: dict[tuple[int, int], bool] = {}
         for left, right, same in labels:
             if int(left) != int(right):
                 decided[(min(int(left), int(right)), max(int(left), int(right)))] = bool(same)
         known = set(raw["unique_id"].astype("int64").tolist())
-        same_pairs = [p for p, same in decided.items() if same and p[0] in known and p[1] in known]
-        counts: dict[str, Any] = {"pairs": len(same_pairs), "levels": {}}
-        if not same_pairs:
-            return counts
-        ids = {i for pair in same_pairs for i in pair}
+        rows = [(a, b, same) for (a, b), same in decided.items() if a in known and b in known]
+        pairs = pd.DataFrame(rows, columns=["unique_id_l", "unique_id_r", "same"])
+        if pairs.empty:
+            return pairs
+        ids = set(pairs["unique_id_l"]) | set(pairs["unique_id_r"])
         features = self._prepare(raw[raw["unique_id"].astype("int64").isin(ids)])
-        pairs = pd.DataFrame(same_pairs, columns=["unique_id_l", "unique_id_r"])
         with self._session(features) as (linker, registered):
-            pairs_sdf = self.db_api.register(pairs)
+            pairs_sdf = self.db_api.register(pairs[["unique_id_l", "unique_id_r"]])
             registered.append(pairs_sdf)
             gammas = _gammas_of_pairs(linker, pairs_sdf.physical_name)
-        for name in self._names:
-            column = gammas[f"gamma_{name}"].astype("int64")
-            counts["levels"][name] = column[column >= 0].value_counts().to_dict()
-        return counts
+        columns = ["unique_id_l", "unique_id_r"] + [f"gamma_{n}" for n in self._names]
+        values = [f"{column}_l" for column in self._tf_columns]
+        gammas = gammas[columns].astype("int64").join(gammas[values])
+        # Splink may put either record of a pair on the left.
+        left = gammas[["unique_id_l", "unique_id_r"]].min(axis=1)
+        right = gammas[["unique_id_l", "unique_id_r"]].max(axis=1)
+        gammas = gammas.assign(unique_id_l=left, unique_id_r=right)
+        return gammas.merge(pairs, on=["unique_id_l", "unique_id_r"]).drop_duplicates(
+            ["unique_id_l", "unique_id_r"]
+        )
 
     def predict(self, raw: pd.DataFrame, *, threshold: float = 0.01) -> pd.DataFrame:
         """Score every candidate pair within `raw`; one row per pair with l < r."""
@@ -682,21 +696,117 @@ def _gammas_of_pairs(linker: Linker, pairs_table: str) -> pd.DataFrame:
     return frame
 
 
-# How many labelled pairs EM's estimate of m is worth when people's decisions refine it.
-LABEL_PRIOR_PAIRS = 500
+# The prior on each level's correction from people's decisions: normal, mean 0, this standard
+# deviation in bits (a factor of 2 in the level's Bayes factor).
+DECISION_PRIOR_BITS = 1.0
 
 
-def _blend_label_counts(levels: list[dict[str, Any]], counts: Mapping[int, int]) -> None:
-    """m <- (LABEL_PRIOR_PAIRS * m + count) / (LABEL_PRIOR_PAIRS + labelled pairs), per level
-    (gamma n-1 is the first non-null level, 0 the last)."""
-    trained = [level for level in levels if level["m"] is not None]
-    total = sum(int(counts.get(gamma, 0)) for gamma in range(len(trained)))
-    if not total:
-        return
-    for index, level in enumerate(trained):
-        gamma = len(trained) - 1 - index
-        count = int(counts.get(gamma, 0))
-        level["m"] = (LABEL_PRIOR_PAIRS * level["m"] + count) / (LABEL_PRIOR_PAIRS + total)
+def _learn_from_decisions(
+    parameters: dict[str, Any],
+    decided: pd.DataFrame,
+    names: list[str],
+    *,
+    household: bool = False,
+    frequencies: Mapping[str, pd.Series] | None = None,
+) -> dict[str, Any]:
+    """Correct each level's weight by what people decided about pairs reaching it.
+
+    The model says log2 odds(same | levels) = prior + the sum of the levels' weights. Each
+    level gets a correction d (bits), fitted by logistic regression of the decisions on the
+    levels with the model's log odds as offset, and a normal prior N(0, DECISION_PRIOR_BITS)
+    on every d (a maximum a posteriori estimate, by Newton's method): a few decisions move
+    little, many consistent ones move a level as far as they show. The decided pairs are not
+    a random sample (people see the review band), but they are chosen by their levels, and a
+    model of P(same | levels) stays unbiased under such a choice, where m estimated from the
+    accepted pairs alone would not (it would take review-band pairs for typical matches).
+    Positive corrections lower u, negative ones lower m, so both stay probabilities.
+    The offset is the score predict gives: with the term-frequency adjustment of an exact
+    name (`frequencies`: column -> share of each value, from the training records), and the
+    household correction (a shared address or phone it drops is not corrected either).
+    """
+    parameters = {
+        **parameters,
+        "comparisons": {
+            name: [dict(level) for level in levels]
+            for name, levels in parameters["comparisons"].items()
+        },
+        "decisions": {
+            "same": int(decided["same"].sum()) if len(decided) else 0,
+            "different": int((~decided["same"].astype(bool)).sum()) if len(decided) else 0,
+        },
+    }
+    if decided.empty:
+        return parameters
+    prior = float(parameters["probability_two_random_records_match"])
+    # The decided pairs scored as predict scores them: Bayes factors per comparison, the
+    # match weight, and the household correction.
+    scored = decided.reset_index(drop=True).copy()
+    scored["match_weight"] = math.log2(prior / (1.0 - prior))
+    trained_levels: dict[str, list[dict[str, Any]]] = {}
+    for name in names:
+        levels = [lvl for lvl in parameters["comparisons"].get(name, []) if lvl["m"] is not None]
+        trained_levels[name] = levels
+        factors = {
+            len(levels) - 1 - i: float(lvl["m"]) / float(lvl["u"]) for i, lvl in enumerate(levels)
+        }
+        scored[f"bf_{name}"] = scored[f"gamma_{name}"].map(factors).fillna(1.0)
+        if frequencies is not None and name in frequencies:
+            exact = next((i for i, lvl in enumerate(levels) if lvl["label"] == "exact"), None)
+            share = frequencies[name]
+            if exact is not None and len(share):
+                is_exact = scored[f"gamma_{name}"] == len(levels) - 1 - exact
+                # A value the training records do not hold is rarer than any they do.
+                tf = scored[f"{name}_l"].map(share).fillna(float(share.min()))
+                adjustment = float(levels[exact]["u"]) / tf.astype(float)
+                scored.loc[is_exact, f"bf_{name}"] *= adjustment[is_exact]
+        scored["match_weight"] += np.log2(scored[f"bf_{name}"])
+    if household:
+        scored = _discount_household_evidence(scored)
+    else:
+        scored["household_discount"] = False
+    offset = scored["match_weight"].to_numpy()
+    columns: list[tuple[dict[str, Any], np.ndarray]] = []
+    for name, levels in trained_levels.items():
+        gamma = scored[f"gamma_{name}"].to_numpy()
+        counted = np.ones(len(scored), dtype=bool)
+        if household and name in _HOUSEHOLD_FIELDS:
+            # The household correction set a dropped factor to 1.
+            counted = ~(scored["household_discount"].to_numpy() & (scored[f"bf_{name}"] == 1.0))
+        for index, level in enumerate(levels):
+            reached = (gamma == len(levels) - 1 - index) & counted
+            if reached.any():
+                columns.append((level, reached.astype(float)))
+    if not columns:  # every decided pair missing every field
+        return parameters
+    x = np.column_stack([column for _, column in columns])
+    y = scored["same"].astype(float).to_numpy()
+    ln2 = math.log(2.0)
+    precision = 1.0 / (DECISION_PRIOR_BITS * ln2) ** 2  # of d in natural-log units
+
+    def objective(d: np.ndarray) -> float:  # log posterior, up to a constant
+        z = offset * ln2 + x @ d
+        return float(np.sum(y * z - np.logaddexp(0.0, z)) - precision / 2.0 * d @ d)
+
+    # Newton's method, halving a step until the (concave) objective improves.
+    d = np.zeros(x.shape[1])
+    current = objective(d)
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(offset * ln2 + x @ d)))
+        gradient = x.T @ (y - p) - precision * d
+        hessian = (x * (p * (1.0 - p))[:, None]).T @ x + precision * np.eye(len(d))
+        step = np.linalg.solve(hessian, gradient)
+        while objective(d + step) < current and np.abs(step).max() > 1e-9:
+            step /= 2.0
+        d += step
+        current = objective(d)
+        if np.abs(step).max() < 1e-6:
+            break
+    for (level, _), correction in zip(columns, d / ln2, strict=True):
+        if correction > 0:
+            level["u"] = float(level["u"]) * 2.0**-correction
+        else:
+            level["m"] = float(level["m"]) * 2.0**correction
+    return parameters
 
 
 def _parameters_from_linker(
@@ -704,7 +814,6 @@ def _parameters_from_linker(
     *,
     unseen_u: float,
     model_format: str = MODEL_FORMAT,
-    label_counts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The trained parameters, regularised: m floored (see _M_FLOOR) and renormalised, and a
     level never seen among random pairs (typically "identifier exact") given u = 1/sample
@@ -729,23 +838,17 @@ def _parameters_from_linker(
         total = sum(level["m"] for level in trained)
         for level in trained:
             level["m"] = level["m"] / total
-        name = comparison["output_column_name"]
-        if label_counts is not None:
-            _blend_label_counts(levels, label_counts["levels"].get(name, {}))
-        comparisons[name] = levels
+        comparisons[comparison["output_column_name"]] = levels
     # A small or duplicate-free data set can estimate 0 (or EM drift to 1): keep it a
     # probability whose log-odds exist.
     prior = min(max(float(settings["probability_two_random_records_match"]), 1e-9), 0.5)
     _remove_matches_from_u(comparisons, prior, floor=unseen_u)
     _regularise_name_levels(comparisons)
-    parameters = {
+    return {
         "format": model_format,
         "probability_two_random_records_match": prior,
         "comparisons": comparisons,
     }
-    if label_counts is not None:
-        parameters["labelled_same_pairs"] = int(label_counts["pairs"])
-    return parameters
 
 
 def _remove_matches_from_u(

@@ -11,7 +11,6 @@ import random
 import pandas as pd
 import pytest
 
-from patron.quality.resolution import engine
 from patron.quality.resolution.engine import (
     MATCH_THRESHOLD,
     ORGANISATION_RAW_COLUMNS,
@@ -466,63 +465,99 @@ def test_organisation_model_finds_the_erp_copies_and_round_trips(
 
 def _phone_changers(start: int, count: int, seed: int) -> tuple[pd.DataFrame, list]:
     """People with a second record whose phone number is another one (a new mobile), and no
-    email address: the phone's disagreement is most of what tells the two apart."""
+    email address or date of birth: names and address agree, the phone disagrees."""
     rng = random.Random(seed)
     rows, pairs = [], []
     for index in range(count):
         uid = start + 2 * index
         person = _person(rng, uid, rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))
-        copy = dict(person, unique_id=uid + 1, source="webshop", email="")
+        copy = dict(person, unique_id=uid + 1, source="webshop", email="", date_of_birth="")
         copy["phone"] = f"+49{rng.randrange(150, 179)}{rng.randrange(10**6, 10**7)}"
         rows += [person, copy]
         pairs.append((uid, uid + 1))
     return pd.DataFrame(rows)[RAW_COLUMNS], pairs
 
 
-def test_labelled_pairs_refine_m_and_score_their_kind_higher() -> None:
-    changers, pairs = _phone_changers(5000, 150, seed=21)
-    frame = pd.concat([training_frame(), changers], ignore_index=True)
-    plain, labelled = PersonModel(), PersonModel()
+def _twins(start: int, count: int, seed: int) -> tuple[pd.DataFrame, list]:
+    """Pairs of siblings living together: surname, address, phone and date of birth shared,
+    first names different."""
+    rng = random.Random(seed)
+    rows, pairs = [], []
+    for index in range(count):
+        uid = start + 2 * index
+        first, other = rng.sample(FIRST_NAMES, 2)
+        person = _person(rng, uid, first, rng.choice(LAST_NAMES))
+        sibling = dict(person, unique_id=uid + 1, first_name=other.title(), email="")
+        rows += [person, sibling]
+        pairs.append((uid, uid + 1))
+    return pd.DataFrame(rows)[RAW_COLUMNS], pairs
+
+
+def _level(model: PersonModel, name: str, label: str) -> dict:
+    return next(lvl for lvl in model.to_json()["comparisons"][name] if lvl["label"] == label)
+
+
+def _bayes_factor(model: PersonModel, name: str, label: str) -> float:
+    level = _level(model, name, label)
+    return float(level["m"]) / float(level["u"])
+
+
+@pytest.fixture(scope="module")
+def decided_kinds() -> tuple[pd.DataFrame, list, list, PersonModel]:
+    """A CRM with phone changers and twins in it, and the model trained without decisions."""
+    changers, same = _phone_changers(5000, 150, seed=21)
+    twins, different = _twins(7000, 150, seed=22)
+    frame = pd.concat([training_frame(), changers, twins], ignore_index=True)
+    plain = PersonModel()
     plain.train(frame)
-    labels = [(a, b, True) for a, b in pairs[:120]]
-    # "Different" decisions and pairs of unknown records leave the parameters alone.
-    labels += [(1, 2, False), (999_998, 999_999, True)]
-    labelled.train(frame, labels=labels)
-    assert labelled.to_json()["labelled_same_pairs"] == 120
-
-    def phone_different(model: PersonModel) -> dict:
-        return next(
-            lvl for lvl in model.to_json()["comparisons"]["phone"] if lvl["label"] == "different"
-        )
-
-    # 120 of 120 labelled pairs disagree on the phone: m of "different" moves towards 1, as
-    # much as 120 labelled pairs weigh against EM's LABEL_PRIOR_PAIRS.
-    before, after = phone_different(plain)["m"], phone_different(labelled)["m"]
-    prior = engine.LABEL_PRIOR_PAIRS
-    assert after == pytest.approx((prior * before + 120) / (prior + 120))
-    assert after > before + 0.05
-    # So an unlabelled pair of the same kind scores higher than without the labels.
-    held_out = changers[changers["unique_id"].isin([i for pair in pairs[120:] for i in pair])]
-    scored = [
-        m.predict(
-            pd.concat(
-                [
-                    held_out,
-                    training_frame(120, seed=11).assign(unique_id=lambda f: f["unique_id"] + 9000),
-                ],
-                ignore_index=True,
-            )
-        )
-        for m in (plain, labelled)
-    ]
-    a, b = pairs[125]
-    assert _probability(scored[1], a, b) > _probability(scored[0], a, b)
+    return frame, same, different, plain
 
 
-def test_training_without_same_labels_is_training_without_labels() -> None:
+def _held_out_scores(frame: pd.DataFrame, pairs: list, *models: PersonModel) -> list[float]:
+    """The models' probabilities for pairs[120], scored among unrelated records."""
+    a, b = pairs[120]
+    background = training_frame(120, seed=11).assign(unique_id=lambda f: f["unique_id"] + 9000)
+    rows = pd.concat([frame[frame["unique_id"].isin([a, b])], background], ignore_index=True)
+    return [_probability(model.predict(rows), a, b) for model in models]
+
+
+def test_same_person_decisions_make_a_level_count_less_against(decided_kinds) -> None:
+    frame, same, _, plain = decided_kinds
+    taught = PersonModel()
+    # Records not in the frame are ignored.
+    taught.train(frame, labels=[(a, b, True) for a, b in same[:100]] + [(10**9, 1, True)])
+    assert taught.to_json()["decisions"] == {"same": 100, "different": 0}
+    # Same person despite another phone: a different phone counts less against a match, and
+    # a pair of that kind nobody decided on scores higher.
+    assert _bayes_factor(taught, "phone", "different") > _bayes_factor(plain, "phone", "different")
+    before, after = _held_out_scores(frame, same, plain, taught)
+    assert after > before
+
+
+def test_different_people_decisions_make_levels_count_less_for(decided_kinds) -> None:
+    frame, _, different, plain = decided_kinds
+    taught = PersonModel()
+    taught.train(frame, labels=[(a, b, False) for a, b in different[:100]])
+    assert taught.to_json()["decisions"] == {"same": 0, "different": 100}
+    # Different people despite the same date of birth and address: both count for less, and
+    # a pair of twins nobody decided on scores lower.
+    for name, label in (("date_of_birth", "exact"), ("address", "same street and place")):
+        assert _bayes_factor(taught, name, label) < _bayes_factor(plain, name, label)
+    before, after = _held_out_scores(frame, different, plain, taught)
+    assert after < before
+
+
+def test_a_few_decisions_move_the_model_a_little() -> None:
     frame = training_frame(people=200, seed=5)
-    plain, labelled = PersonModel(), PersonModel()
+    plain, taught = PersonModel(), PersonModel()
     plain.train(frame)
-    labelled.train(frame, labels=[(1, 2, False), (3, 3, True), (10**9, 1, True)])
-    assert labelled.to_json()["comparisons"] == plain.to_json()["comparisons"]
-    assert labelled.to_json()["labelled_same_pairs"] == 0
+    taught.train(frame, labels=[(1, 2, False), (3, 3, True), (10**9, 1, True)])
+    assert taught.to_json()["decisions"] == {"same": 0, "different": 1}
+    for name, levels in plain.to_json()["comparisons"].items():
+        for old, new in zip(levels, taught.to_json()["comparisons"][name], strict=True):
+            if old["m"] is not None:
+                factor = (new["m"] / new["u"]) / (old["m"] / old["u"])
+                assert 0.8 < factor <= 1.0  # one "different" decision: at most a little less
+    unknown = PersonModel()
+    unknown.train(frame, labels=[(10**9, 1, True)])
+    assert unknown.to_json()["comparisons"] == plain.to_json()["comparisons"]
