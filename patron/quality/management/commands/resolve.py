@@ -64,7 +64,7 @@ class Command(BaseCommand):
             raise CommandError(f"Resolution run #{run.pk} failed: {run.error}")
         self.stdout.write(
             f"Resolution run #{run.pk} ({run.get_mode_display().lower()}): {run.records} records,"
-            f" {run.new_records} scored, {run.pairs_scored} candidate pairs, {run.merges} merged,"
+            f" {run.new_records} scored, {run.pairs_scored} likely pairs, {run.merges} merged,"
             f" {run.review_pairs} for review"
             + (f" in {run.timings['total']} s" if run.timings.get("total") else "")
             + "."
