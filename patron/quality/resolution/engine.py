@@ -3,8 +3,9 @@
 The engine knows nothing about Django: it takes pandas frames in RAW_COLUMNS, returns scored
 candidate pairs and clusters, and runs on any Splink backend (DuckDB by default, Spark for very
 large jobs). The model's structure (which fields are compared, and how) is fixed here, while its
-parameters are estimated from each customer's own data: u by random sampling, m by expectation
-maximisation over several blocking rules, so that no dataset needs hand tuning.
+parameters are estimated from each customer's own data: u by random sampling (less the matches
+among the random pairs), m by expectation maximisation over several blocking rules, so that no
+dataset needs hand tuning; people's decisions on pairs, where given, correct the levels' weights.
 """
 
 from __future__ import annotations
