@@ -250,10 +250,12 @@ from patron.core.api import router as core_router  # noqa: E402
 from patron.customers.api import router as customers_router  # noqa: E402
 from patron.integration.api import router as integration_router  # noqa: E402
 from patron.quality.api import router as quality_router  # noqa: E402
+from patron.sales.api import router as sales_router  # noqa: E402
 from patron.webhooks.api import router as webhooks_router  # noqa: E402
 
 api.add_router("/", core_router)
 api.add_router("/", customers_router)
 api.add_router("/", integration_router)
 api.add_router("/", quality_router)
+api.add_router("/", sales_router)
 api.add_router("/", webhooks_router)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "patron.integration",
     "patron.webhooks",
     "patron.quality",
+    "patron.sales",
 ]
 
 MIDDLEWARE = [

@@ -10,5 +10,6 @@ urlpatterns = [
     path("imports/", include("patron.integration.urls")),
     path("webhooks/", include("patron.webhooks.urls")),
     path("quality/", include("patron.quality.urls")),
+    path("sales/", include("patron.sales.urls")),
     path("", include("patron.customers.urls")),
 ]
