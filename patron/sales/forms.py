@@ -40,6 +40,7 @@ class OpportunityForm(forms.Form):
         contacts: Any,
         stages: Any,
         opportunity: Opportunity | None = None,
+        validate_url: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -52,6 +53,18 @@ class OpportunityForm(forms.Form):
         self.fields["stage"].label_from_instance = (  # type: ignore[attr-defined]
             lambda s: f"{s.pipeline.name} · {s.name} ({s.probability} %)"
         )
+        if validate_url:
+            # Inline validation: a changed input asks the server, which answers its errors.
+            for name, field in self.fields.items():
+                if name not in ("account", "version"):
+                    field.widget.attrs.update(
+                        {
+                            "hx-post": validate_url,
+                            "hx-trigger": "change",
+                            "hx-swap": "none",
+                            "hx-include": "closest form",
+                        }
+                    )
         if opportunity is not None:
             del self.fields["stage"]
             account_field = cast(AccountPickerField, self.fields["account"])

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.board, name="sales_board"),
     path("opportunities/new/", views.opportunity_create, name="opportunity_create"),
+    path("opportunities/validate/", views.opportunity_validate, name="opportunity_validate"),
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/delete/", views.opportunity_delete, name="opportunity_delete"),

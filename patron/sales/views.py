@@ -161,8 +161,23 @@ def _form(request: HttpRequest, opportunity: Opportunity | None, data: Any = Non
         contacts=contacts,
         stages=stages,
         opportunity=opportunity,
+        validate_url=reverse("opportunity_validate"),
         **kw,
     )
+
+
+@require_POST
+@login_required
+@domain_errors
+def opportunity_validate(request: HttpRequest) -> HttpResponse:
+    """Inline validation: the errors of the input that changed (`HX-Trigger-Name`), swapped
+    out of band beside it. Nothing is saved."""
+    form = _form(request, None, request.POST)
+    form.is_valid()
+    name = getattr(request.htmx, "trigger_name", None) or ""  # type: ignore[attr-defined]
+    if name not in form.fields:
+        return HttpResponse("")
+    return render(request, "sales/partials/field_errors.html", {"field": form[name], "oob": True})
 
 
 @require_http_methods(["GET", "POST"])

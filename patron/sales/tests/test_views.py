@@ -223,3 +223,20 @@ def test_pipeline_switcher(rep_north):
     assert 'data-stage-name="Renewal due"' in html
     assert client.get(reverse("sales_board") + "?pipeline=abc").status_code == 404
     assert pipeline().is_default
+
+
+def test_inline_validation_answers_the_changed_fields_errors(rep_north, account_north):
+    client = client_for(rep_north)
+    url = reverse("opportunity_validate")
+    form = {"name": "Deal", "account": account_north.pk, "amount": "-3", "currency": "EURO"}
+    response = client.post(url, form, headers={"HX-Request": "true", "HX-Trigger-Name": "amount"})
+    html = response.content.decode()
+    assert 'id="errors-amount"' in html and 'hx-swap-oob="true"' in html
+    assert "greater than or equal to 0" in html
+    ok = client.post(
+        url, {**form, "amount": "10"}, headers={"HX-Request": "true", "HX-Trigger-Name": "amount"}
+    )
+    assert 'class="field-error"' not in ok.content.decode()
+    assert Opportunity.objects.count() == 0
+    page = client.get(reverse("opportunity_create")).content.decode()
+    assert f'hx-post="{url}"' in page
