@@ -24,6 +24,7 @@ from splink import Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 
 from .clustering import cluster
+from .columns import ORGANISATION_RAW_COLUMNS, RAW_COLUMNS
 from .features import add_blocking_keys, prepare_organisations, prepare_people
 
 __all__ = [
@@ -38,21 +39,6 @@ __all__ = [
     "frame_from_normalised",
 ]
 
-RAW_COLUMNS = [
-    "unique_id",
-    "source",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "email",
-    "phone",
-    "street",
-    "postal_code",
-    "city",
-    "country",
-    "date_of_birth",
-    "identifier",
-]
 
 # Pairs at or above MATCH_THRESHOLD are merged automatically; pairs between the two thresholds
 # go to a person for review. See docs/benchmarks.md ("Entity resolution accuracy") for the
@@ -1000,19 +986,6 @@ def _discount_household_evidence(pairs: pd.DataFrame) -> pd.DataFrame:
 
 # --- organisations (accounts) ----------------------------------------------------------------
 
-ORGANISATION_RAW_COLUMNS = [
-    "unique_id",
-    "source",
-    "name",
-    "domain",
-    "email",
-    "phone",
-    "street",
-    "postal_code",
-    "city",
-    "country",
-    "identifier",
-]
 ORGANISATION_FORMAT = "patron.organisation-model/1"
 ORGANISATION_COMPARISON_NAMES = ["name", "domain", "email", "phone", "address", "identifier"]
 

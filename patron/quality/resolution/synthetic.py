@@ -78,22 +78,9 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from .columns import RAW_COLUMNS
+
 SOURCES = ("billing", "webshop", "callcentre")
-RAW_COLUMNS = [
-    "unique_id",
-    "source",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "email",
-    "phone",
-    "street",
-    "postal_code",
-    "city",
-    "country",
-    "date_of_birth",
-    "identifier",
-]
 TRUTH_COLUMNS = ["person_id", "household_id"]
 COLUMNS = RAW_COLUMNS + TRUTH_COLUMNS
 
