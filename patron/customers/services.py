@@ -8,7 +8,8 @@ document where needed and records the audit event, all in one transaction.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -133,15 +134,32 @@ def _tags_from_names(names: Iterable[str]) -> list[Tag]:
 
 def refresh_search_document(record: Contact | Account) -> None:
     """Rebuild the record's search text from its names, emails and phones."""
-    emails = list(record.emailaddresss.values_list("email", flat=True))
-    phone_pairs = list(record.phonenumbers.values_list("number", "e164"))
-    if isinstance(record, Contact):
-        document = search.contact_document(record, emails, phone_pairs)
-    else:
-        document = search.account_document(record, emails, phone_pairs)
-    if document != record.search_document:
-        type(record).objects.filter(pk=record.pk).update(search_document=document)
-        record.search_document = document
+    refresh_search_documents(type(record), [record])
+
+
+def refresh_search_documents(
+    model: type[Contact] | type[Account], records: Sequence[Contact | Account]
+) -> None:
+    """`refresh_search_document` for many records of one model: their emails and phones in
+    two queries, then an UPDATE for each record whose text changed."""
+    parent = f"{model._meta.model_name}_id"
+    ids = [r.pk for r in records]
+    emails: dict[int, list[str]] = defaultdict(list)
+    for pid, email in EmailAddress.objects.filter(**{f"{parent}__in": ids}).values_list(
+        parent, "email"
+    ):
+        emails[pid].append(email)
+    numbers: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for pid, number, e164 in PhoneNumber.objects.filter(**{f"{parent}__in": ids}).values_list(
+        parent, "number", "e164"
+    ):
+        numbers[pid].append((number, e164))
+    document_of: Any = search.contact_document if model is Contact else search.account_document
+    for record in records:
+        document = document_of(record, emails[record.pk], numbers[record.pk])
+        if document != record.search_document:
+            model.objects.filter(pk=record.pk).update(search_document=document)
+            record.search_document = document
 
 
 # --- contacts and accounts --------------------------------------------------------------------

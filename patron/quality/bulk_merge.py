@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from patron.core import audit
 from patron.core.models import AuditEvent
-from patron.customers import search
-from patron.customers.models import AccountRelationship, Contact, EmailAddress, PhoneNumber
+from patron.customers.models import AccountRelationship
+from patron.customers.services import refresh_search_documents
 
 from .merge import MERGEABLE_FIELDS, POINTS, _attached, _model, _row
 from .models import Merge
@@ -134,7 +134,7 @@ def _merge_batch(object_type: str, groups: Sequence[Group]) -> list[Merge]:
     model.objects.filter(pk__in=[s.pk for s, _ in plan]).update(
         version=F("version") + 1, updated_at=now
     )
-    _refresh_search_documents(model, [s for s, _ in plan])
+    refresh_search_documents(model, [s for s, _ in plan])
 
     merges = Merge.objects.bulk_create(
         [
@@ -233,28 +233,6 @@ def _move_attached(model, object_type, plan, survivor_of, snapshots) -> None:
                     f"WHERE {key} IN ({marks})",
                     params,
                 )
-
-
-def _refresh_search_documents(model: Any, records: list[Any]) -> None:
-    """`refresh_search_document` for many records: their emails and phones in two queries."""
-    parent = f"{model._meta.model_name}_id"
-    ids = [r.pk for r in records]
-    emails: dict[int, list[str]] = defaultdict(list)
-    for pid, email in EmailAddress.objects.filter(**{f"{parent}__in": ids}).values_list(
-        parent, "email"
-    ):
-        emails[pid].append(email)
-    phones: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for pid, number, e164 in PhoneNumber.objects.filter(**{f"{parent}__in": ids}).values_list(
-        parent, "number", "e164"
-    ):
-        phones[pid].append((number, e164))
-    document_of = search.contact_document if model is Contact else search.account_document
-    for record in records:
-        document = document_of(record, emails[record.pk], phones[record.pk])
-        if document != record.search_document:
-            model.objects.filter(pk=record.pk).update(search_document=document)
-            record.search_document = document
 
 
 def _drop_duplicate_links(model, object_type, plan, rows, snapshots) -> dict[int, list[int]]:
