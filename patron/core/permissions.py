@@ -20,6 +20,7 @@ from django.db.models import Q
 
 from . import context
 from .db import PlainRead
+from .exceptions import PermissionDeniedError
 from .models import OrganisationSettings, RecordVisibility, User
 
 ACTIONS = ("view", "add", "change", "delete", "export")
@@ -63,6 +64,18 @@ def can(user: Any, permission: str) -> bool:
         and user.is_active
         and user.has_patron_perm(permission)
     )
+
+
+def require(actor: Any, permission: str) -> None:
+    """For services: refuse when `actor`'s role lacks `permission` (no actor: the system)."""
+    if actor is not None and not can(actor, permission):
+        raise PermissionDeniedError(f"Your role does not allow {permission.replace('.', ' ')}.")
+
+
+def require_record(actor: Any, obj: models.Model, action: str) -> None:
+    """For services: refuse when `actor` may not perform `action` on this very record."""
+    if actor is not None and not may(actor, obj, action):
+        raise PermissionDeniedError(f"You may not {action} this {obj._meta.verbose_name}.")
 
 
 def _ownership_q(user: User, action: str) -> Q | None:

@@ -20,10 +20,10 @@ from email_validator import EmailNotValidError, validate_email
 
 from patron.core import audit
 from patron.core.custom_fields import clean_custom_fields
-from patron.core.exceptions import PermissionDeniedError
-from patron.core.permissions import can, may, organisation_settings
+from patron.core.permissions import organisation_settings, require, require_record
 from patron.core.versioning import save_versioned
 from patron.utils import phones
+from patron.utils.fields import only_known
 
 from . import search, timeline
 from .models import (
@@ -96,25 +96,6 @@ TIMELINE_FIELDS = [
 # --- permission helpers -------------------------------------------------------------------
 
 
-def _require(actor: Any, permission: str) -> None:
-    if actor is not None and not can(actor, permission):
-        raise PermissionDeniedError(f"Your role does not allow {permission.replace('.', ' ')}.")
-
-
-def _require_record(actor: Any, obj: Model, action: str) -> None:
-    """Refuse when `actor` may not perform `action` on this very record."""
-    if actor is not None and not may(actor, obj, action):
-        raise PermissionDeniedError(f"You may not {action} this {obj._meta.verbose_name}.")
-
-
-def _only(data: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
-    allowed = set(allowed)
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in unknown})
-    return dict(data)
-
-
 # --- tags ---------------------------------------------------------------------------------
 
 
@@ -182,8 +163,8 @@ def _owned_create(*, actor, model, data, tags, emails, phones, addresses):
     """Create a contact or an account with its first contact points, in the caller's
     transaction: permission, custom fields, defaults, validation, audit, search document."""
     object_type, fields = _OWNED[model]
-    _require(actor, f"{object_type}.add")
-    data = _only(data, fields)
+    require(actor, f"{object_type}.add")
+    data = only_known(data, fields)
     record = model(**{k: v for k, v in data.items() if k != "custom_fields"})
     record.custom_fields = clean_custom_fields(object_type, data.get("custom_fields") or {})
     _owned_defaults(record, actor, data)
@@ -199,8 +180,8 @@ def _owned_create(*, actor, model, data, tags, emails, phones, addresses):
 
 def _owned_update(*, actor, record, expected_version, data, tags):
     object_type, fields = _OWNED[type(record)]
-    _require_record(actor, record, "change")
-    data = _only(data, fields)
+    require_record(actor, record, "change")
+    data = only_known(data, fields)
     before = audit.snapshot(record, fields + ["tags"])
     for name, value in data.items():
         if name == "custom_fields":
@@ -219,7 +200,7 @@ def _owned_update(*, actor, record, expected_version, data, tags):
 
 def _owned_delete(*, actor, record) -> None:
     _, fields = _OWNED[type(record)]
-    _require_record(actor, record, "delete")
+    require_record(actor, record, "delete")
     audit.record_delete(actor=actor, obj=record, fields=fields + ["tags"])
     record.delete()
 
@@ -384,7 +365,7 @@ def _add_points(*, actor, parent, emails, phones, addresses) -> None:
 
 def _contact_point_add(*, actor, model, parent, data, refresh=True) -> ContactPoint:
     fields = [f for f in POINT_FIELDS[model] if f != "e164"]
-    data = _only(data, fields)
+    data = only_known(data, fields)
     point = model(**_parent_kwargs(parent), **data)
     errors: dict[str, list[str]] = {}
     try:
@@ -410,7 +391,7 @@ def contact_point_add(
     *, actor: Any, model: type[ContactPoint], parent: Contact | Account, data: Mapping[str, Any]
 ) -> ContactPoint:
     """Add an email, phone or address to a contact or account (editing the parent)."""
-    _require_record(actor, parent, "change")
+    require_record(actor, parent, "change")
     return _contact_point_add(actor=actor, model=model, parent=parent, data=data)
 
 
@@ -419,8 +400,8 @@ def contact_point_update(
     *, actor: Any, point: ContactPoint, expected_version: int | None, data: Mapping[str, Any]
 ) -> ContactPoint:
     model = type(point)
-    _require_record(actor, point, "change")
-    data = _only(data, [f for f in POINT_FIELDS[model] if f != "e164"])
+    require_record(actor, point, "change")
+    data = only_known(data, [f for f in POINT_FIELDS[model] if f != "e164"])
     before = audit.snapshot(point, POINT_FIELDS[model])
     for name, value in data.items():
         setattr(point, name, value)
@@ -439,7 +420,7 @@ def contact_point_update(
 
 @transaction.atomic
 def contact_point_delete(*, actor: Any, point: ContactPoint) -> None:
-    _require_record(actor, point, "delete")
+    require_record(actor, point, "delete")
     parent = point.parent
     model = type(point)
     audit.record_delete(actor=actor, obj=point, fields=POINT_FIELDS[model], parent=parent)
@@ -461,9 +442,9 @@ def relationship_add(
     *, actor: Any, contact: Contact, account: Account, data: Mapping[str, Any] | None = None
 ) -> AccountRelationship:
     """Link a person to an organisation with a role (editing the contact, seeing the account)."""
-    _require_record(actor, contact, "change")
-    _require_record(actor, account, "view")
-    data = _only(data or {}, RELATIONSHIP_FIELDS)
+    require_record(actor, contact, "change")
+    require_record(actor, account, "view")
+    data = only_known(data or {}, RELATIONSHIP_FIELDS)
     relationship = AccountRelationship(contact=contact, account=account, **data)
     relationship.full_clean()
     relationship.save()
@@ -486,8 +467,8 @@ def relationship_update(
     expected_version: int | None,
     data: Mapping[str, Any],
 ) -> AccountRelationship:
-    _require_record(actor, relationship, "change")
-    data = _only(data, RELATIONSHIP_FIELDS)
+    require_record(actor, relationship, "change")
+    data = only_known(data, RELATIONSHIP_FIELDS)
     before = audit.snapshot(relationship, RELATIONSHIP_FIELDS)
     for name, value in data.items():
         setattr(relationship, name, value)
@@ -511,7 +492,7 @@ def relationship_update(
 
 @transaction.atomic
 def relationship_delete(*, actor: Any, relationship: AccountRelationship) -> None:
-    _require_record(actor, relationship, "delete")
+    require_record(actor, relationship, "delete")
     audit.record_delete(
         actor=actor,
         obj=relationship,
@@ -560,10 +541,10 @@ def timeline_entry_create(
     `user_facing` entries (from forms and the API) must be of a user-creatable kind; other
     capabilities pass `user_facing=False` for their own kinds (orders, cases).
     """
-    _require(actor, "timeline.add")
+    require(actor, "timeline.add")
     for parent in (contact, account):
         if parent is not None:
-            _require_record(actor, parent, "view")
+            require_record(actor, parent, "view")
     if contact is None and account is None:
         raise ValidationError({"contact": ["An entry belongs to a contact or an account."]})
     registered = timeline.get(kind)
@@ -596,8 +577,8 @@ def timeline_entry_create(
 def timeline_entry_update(
     *, actor: Any, entry: TimelineEntry, expected_version: int | None, data: Mapping[str, Any]
 ) -> TimelineEntry:
-    _require_record(actor, entry, "change")
-    data = _only(data, ["occurred_at", "subject", "body", "data", "due_at", "assignee"])
+    require_record(actor, entry, "change")
+    data = only_known(data, ["occurred_at", "subject", "body", "data", "due_at", "assignee"])
     before = audit.snapshot(entry, TIMELINE_FIELDS)
     for name, value in data.items():
         if name == "data":
@@ -620,7 +601,7 @@ def timeline_entry_update(
 @transaction.atomic
 def task_set_done(*, actor: Any, entry: TimelineEntry, done: bool = True) -> TimelineEntry:
     """Mark a task done (or open again). Idempotent: marking a done task done changes nothing."""
-    _require_record(actor, entry, "change")
+    require_record(actor, entry, "change")
     if entry.kind != "task":
         raise ValidationError({"kind": ["Only tasks can be marked done."]})
     if entry.is_done == done:
@@ -640,7 +621,7 @@ def task_set_done(*, actor: Any, entry: TimelineEntry, done: bool = True) -> Tim
 
 @transaction.atomic
 def timeline_entry_delete(*, actor: Any, entry: TimelineEntry) -> None:
-    _require_record(actor, entry, "delete")
+    require_record(actor, entry, "delete")
     audit.record_delete(
         actor=actor, obj=entry, fields=TIMELINE_FIELDS, parent=entry.contact or entry.account
     )

@@ -15,10 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from patron.core import audit
-from patron.core.exceptions import ConflictError, PermissionDeniedError
-from patron.core.permissions import can, may
+from patron.core.exceptions import ConflictError
+from patron.core.permissions import may, require, require_record
 from patron.core.versioning import save_versioned
 from patron.customers import services as customer_services
+from patron.utils.fields import only_known
 
 from .models import Opportunity, Pipeline, Stage, StageChange
 
@@ -38,52 +39,10 @@ OPPORTUNITY_FIELDS = [
     "close_reason",
     "closed_at",
 ]
-# What a create may set; the stage changes later only through `opportunity_move`.
-CREATE_FIELDS = [
-    "name",
-    "account",
-    "primary_contact",
-    "pipeline",
-    "stage",
-    "amount",
-    "currency",
-    "expected_close_date",
-    "owner",
-    "team",
-    "next_step",
-    "next_step_date",
-    "close_reason",
-]
-UPDATE_FIELDS = [
-    "name",
-    "account",
-    "primary_contact",
-    "amount",
-    "currency",
-    "expected_close_date",
-    "owner",
-    "team",
-    "next_step",
-    "next_step_date",
-    "close_reason",
-]
-
-
-def _require(actor: Any, permission: str) -> None:
-    if actor is not None and not can(actor, permission):
-        raise PermissionDeniedError(f"Your role does not allow {permission.replace('.', ' ')}.")
-
-
-def _require_record(actor: Any, obj: Opportunity, action: str) -> None:
-    if actor is not None and not may(actor, obj, action):
-        raise PermissionDeniedError(f"You may not {action} this opportunity.")
-
-
-def _only(data: Mapping[str, Any], allowed: list[str]) -> dict[str, Any]:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in unknown})
-    return dict(data)
+# A create sets everything but `closed_at` (a move to a won or lost stage sets it); an update
+# does not change the pipeline or the stage either: only `opportunity_move` does.
+CREATE_FIELDS = [f for f in OPPORTUNITY_FIELDS if f != "closed_at"]
+UPDATE_FIELDS = [f for f in CREATE_FIELDS if f not in ("pipeline", "stage")]
 
 
 def _check_references(actor: Any, opportunity: Opportunity, data: Mapping[str, Any]) -> None:
@@ -162,8 +121,8 @@ def _stage_event(stage: Stage) -> str:
 @transaction.atomic
 def opportunity_create(*, actor: Any, data: Mapping[str, Any]) -> Opportunity:
     """Create an opportunity; pipeline defaults to the default one, stage to its first."""
-    _require(actor, "opportunity.add")
-    data = _only(data, CREATE_FIELDS)
+    require(actor, "opportunity.add")
+    data = only_known(data, CREATE_FIELDS)
     values = {k: v for k, v in data.items() if k not in ("stage", "close_reason")}
     opportunity = Opportunity(**values)
     stage = data.get("stage")
@@ -210,8 +169,8 @@ def opportunity_update(
     data: Mapping[str, Any],
 ) -> Opportunity:
     """Change an opportunity's details (not its stage: see `opportunity_move`)."""
-    _require_record(actor, opportunity, "change")
-    data = _only(data, UPDATE_FIELDS)
+    require_record(actor, opportunity, "change")
+    data = only_known(data, UPDATE_FIELDS)
     before = audit.snapshot(opportunity, OPPORTUNITY_FIELDS)
     for name, value in data.items():
         if name == "currency" and isinstance(value, str):
@@ -241,7 +200,7 @@ def opportunity_move(
 ) -> Opportunity:
     """Move an opportunity to `stage` (of any pipeline): records the stage change; a won or
     lost stage closes it (lost needs a `reason`), an open stage reopens it."""
-    _require_record(actor, opportunity, "change")
+    require_record(actor, opportunity, "change")
     if expected_version is not None and expected_version != opportunity.version:
         raise ConflictError(current_version=opportunity.version)
     previous = opportunity.stage
@@ -278,6 +237,6 @@ def opportunity_move(
 
 @transaction.atomic
 def opportunity_delete(*, actor: Any, opportunity: Opportunity) -> None:
-    _require_record(actor, opportunity, "delete")
+    require_record(actor, opportunity, "delete")
     audit.record_delete(actor=actor, obj=opportunity, fields=OPPORTUNITY_FIELDS)
     opportunity.delete()
