@@ -246,9 +246,12 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 # --- routers -----------------------------------------------------------------------------------
 
+from patron.commerce.api import router as commerce_router  # noqa: E402
 from patron.core.api import router as core_router  # noqa: E402
 from patron.customers.api import router as customers_router  # noqa: E402
 from patron.integration.api import router as integration_router  # noqa: E402
+from patron.leads.api import router as leads_router  # noqa: E402
+from patron.performance.api import router as performance_router  # noqa: E402
 from patron.quality.api import router as quality_router  # noqa: E402
 from patron.sales.api import router as sales_router  # noqa: E402
 from patron.webhooks.api import router as webhooks_router  # noqa: E402
@@ -258,4 +261,7 @@ api.add_router("/", customers_router)
 api.add_router("/", integration_router)
 api.add_router("/", quality_router)
 api.add_router("/", sales_router)
+api.add_router("/", leads_router)
+api.add_router("/", commerce_router)
+api.add_router("/", performance_router)
 api.add_router("/", webhooks_router)

@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "patron.webhooks",
     "patron.quality",
     "patron.sales",
+    "patron.leads",
+    "patron.commerce",
+    "patron.performance",
 ]
 
 MIDDLEWARE = [

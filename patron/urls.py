@@ -11,5 +11,8 @@ urlpatterns = [
     path("webhooks/", include("patron.webhooks.urls")),
     path("quality/", include("patron.quality.urls")),
     path("sales/", include("patron.sales.urls")),
+    path("leads/", include("patron.leads.urls")),
+    path("commerce/", include("patron.commerce.urls")),
+    path("performance/", include("patron.performance.urls")),
     path("", include("patron.customers.urls")),
 ]

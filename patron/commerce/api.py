@@ -1,0 +1,5 @@
+"""Products and orders API."""
+
+from ninja import Router
+
+router = Router()

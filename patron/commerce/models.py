@@ -1,0 +1,2 @@
+"""Products and price lists, quotes, orders, invoices and payments: electronic ordering from
+catalogue to invoice."""

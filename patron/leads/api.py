@@ -1,0 +1,5 @@
+"""Leads API."""
+
+from ninja import Router
+
+router = Router()

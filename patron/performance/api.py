@@ -1,0 +1,5 @@
+"""Forecasts, quotas and commissions API."""
+
+from ninja import Router
+
+router = Router()

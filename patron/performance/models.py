@@ -1,0 +1,1 @@
+"""Forecasts, quotas and commissions: how the sales team stands against its numbers."""
