@@ -246,6 +246,7 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 # --- routers -----------------------------------------------------------------------------------
 
+from patron.billing.api import router as billing_router  # noqa: E402
 from patron.commerce.api import router as commerce_router  # noqa: E402
 from patron.core.api import router as core_router  # noqa: E402
 from patron.customers.api import router as customers_router  # noqa: E402
@@ -263,5 +264,6 @@ api.add_router("/", quality_router)
 api.add_router("/", sales_router)
 api.add_router("/", leads_router)
 api.add_router("/", commerce_router)
+api.add_router("/", billing_router)
 api.add_router("/", performance_router)
 api.add_router("/", webhooks_router)

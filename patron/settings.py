@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "patron.sales",
     "patron.leads",
     "patron.commerce",
+    "patron.billing",
     "patron.performance",
 ]
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("sales/", include("patron.sales.urls")),
     path("leads/", include("patron.leads.urls")),
     path("commerce/", include("patron.commerce.urls")),
+    path("billing/", include("patron.billing.urls")),
     path("performance/", include("patron.performance.urls")),
     path("", include("patron.customers.urls")),
 ]

@@ -2,8 +2,7 @@ from django.apps import AppConfig
 
 
 class CommerceConfig(AppConfig):
-    """Products and price lists, quotes, orders, invoices and payments: electronic ordering
-    from catalogue to invoice."""
+    """Products and price lists, quotes and orders: electronic ordering from the catalogue."""
 
     name = "patron.commerce"
     label = "commerce"

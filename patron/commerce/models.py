@@ -1,2 +1,1 @@
-"""Products and price lists, quotes, orders, invoices and payments: electronic ordering from
-catalogue to invoice."""
+"""Products and price lists, quotes and orders: electronic ordering from the catalogue."""

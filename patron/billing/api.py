@@ -1,0 +1,5 @@
+"""Billing API."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,1 @@
+"""Billing: invoices, their numbering series and payments."""
