@@ -8,3 +8,16 @@ class BillingConfig(AppConfig):
     name = "patron.billing"
     label = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from patron.core import jobs
+        from patron.customers import panels, timeline
+
+        from .tasks import periodic
+        from .timeline import INVOICE_KIND
+
+        timeline.register(INVOICE_KIND)
+        panels.register(
+            panels.RecordPanel("economics", "Customer economics", "economics_panel", "invoice.view")
+        )
+        jobs.register_periodic("billing-overdue", 24 * 3600, periodic)

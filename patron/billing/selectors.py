@@ -1,0 +1,252 @@
+"""Every read of billing data, through the permission chokepoint (`restrict`), and each
+customer's economics: revenue, cost of goods, cost to serve and margin, month by month."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from patron.customers.models import Account, AccountRelationship, Contact, TimelineEntry
+from patron.utils import money
+
+from .models import CostRate, Invoice, InvoiceLine, Payment, default_currency
+
+ZERO = Decimal("0")
+# What an hour costs when the admin has not set a rate (the data migration stores these).
+DEFAULT_RATES = {"call": Decimal("60.00"), "meeting": Decimal("90.00")}
+OPEN_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
+
+
+def invoice_visible(*, user: Any, action: str = "view") -> QuerySet[Invoice]:
+    return Invoice.objects.restrict(user, action)
+
+
+def invoices_for_list(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """What a list row shows, in a fixed number of queries."""
+    return queryset.select_related("account", "contact", "series", "credit_of")
+
+
+def invoice_get(*, user: Any, pk: int, action: str = "view") -> Invoice:
+    """One invoice the user may act on, with its lines, payments and credit notes;
+    DoesNotExist otherwise."""
+    return (
+        invoices_for_list(invoice_visible(user=user, action=action))
+        .select_related("created_by")
+        .prefetch_related(
+            Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "id")),
+            Prefetch(
+                "payments",
+                queryset=Payment.objects.select_related("recorded_by", "reversed_by").order_by(
+                    "paid_on", "id"
+                ),
+            ),
+            Prefetch("credit_notes", queryset=Invoice.objects.order_by("issue_date", "id")),
+        )
+        .get(pk=pk)
+    )
+
+
+def payment_get(*, user: Any, pk: int, action: str = "view") -> Payment:
+    return Payment.objects.restrict(user, action).select_related("invoice").get(pk=pk)
+
+
+def overdue_q(today: datetime.date | None = None) -> Q:
+    """Issued invoices past their due date that still have a balance."""
+    today = today or timezone.localdate()
+    return Q(
+        kind=Invoice.Kind.INVOICE,
+        status__in=OPEN_STATUSES,
+        due_date__lt=today,
+        gross_total__gt=F("amount_credited") + F("amount_paid"),
+    )
+
+
+def invoices_overdue(*, user: Any, today: datetime.date | None = None) -> QuerySet[Invoice]:
+    return invoices_for_list(invoice_visible(user=user).filter(overdue_q(today))).order_by(
+        "due_date", "id"
+    )
+
+
+def invoices_for_account(*, user: Any, account: Account) -> QuerySet[Invoice]:
+    return invoices_for_list(invoice_visible(user=user).filter(account=account))
+
+
+# --- customer economics --------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """Revenue, cost of goods and cost to serve over a period; margin is what is left."""
+
+    revenue: Decimal = ZERO
+    cogs: Decimal = ZERO
+    cost_to_serve: Decimal = ZERO
+
+    @property
+    def margin(self) -> Decimal:
+        return self.revenue - self.cogs - self.cost_to_serve
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        if self.revenue <= 0:
+            return None
+        return money.quantize_to(self.margin * 100 / self.revenue, 1)
+
+    def add(self, other: Figures) -> None:
+        self.revenue += other.revenue
+        self.cogs += other.cogs
+        self.cost_to_serve += other.cost_to_serve
+
+
+@dataclass
+class Month(Figures):
+    month: datetime.date = datetime.date(1970, 1, 1)  # its first day
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%b %Y")
+
+
+@dataclass
+class Economics:
+    """One customer's economics in the organisation's currency: lifetime figures, the last 12
+    months, the time logged that makes up the cost to serve, and the rates it was priced at."""
+
+    currency: str
+    lifetime: Figures
+    months: list[Month]
+    call_seconds: int
+    meeting_minutes: int
+    rates: dict[str, Decimal]
+    documents: int
+    other_currency_documents: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def largest(self) -> Decimal:
+        """The largest bar of the monthly chart (revenue or total cost)."""
+        values = [ZERO]
+        for m in self.months:
+            values.extend([m.revenue, m.cogs + m.cost_to_serve, abs(m.margin)])
+        return max(values)
+
+
+def cost_rates() -> dict[str, Decimal]:
+    """The hourly rate of each activity: the admin's, else the default."""
+    rates = dict(DEFAULT_RATES)
+    rates.update({r.activity: r.hourly_rate for r in CostRate.objects.all()})
+    return rates
+
+
+def _month_of(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def _last_months(today: datetime.date, count: int = 12) -> list[datetime.date]:
+    first = _month_of(today)
+    months = []
+    for _ in range(count):
+        months.append(first)
+        first = _month_of(first - datetime.timedelta(days=1))
+    return list(reversed(months))
+
+
+def _economics(
+    *,
+    user: Any,
+    documents: QuerySet[Invoice],
+    entries: QuerySet[TimelineEntry],
+    today: datetime.date | None,
+) -> Economics:
+    currency = default_currency()
+    today = today or timezone.localdate()
+    rates = cost_rates()
+    buckets: dict[datetime.date, Figures] = defaultdict(Figures)
+    counted = documents.exclude(status=Invoice.Status.DRAFT).filter(currency=currency)
+    other = documents.exclude(status=Invoice.Status.DRAFT).exclude(currency=currency).count()
+    issued = list(counted.values_list("pk", "issue_date", "net_total"))
+    for _pk, issue_date, net in issued:
+        if issue_date is not None:  # always set once issued
+            buckets[_month_of(issue_date)].revenue += net
+    lines = InvoiceLine.objects.filter(invoice__in=counted.values("pk")).values_list(
+        "invoice__issue_date", "cost_amount"
+    )
+    for issue_date, cost in lines:
+        if issue_date is not None:
+            buckets[_month_of(issue_date)].cogs += cost
+    seconds: dict[datetime.date, int] = defaultdict(int)
+    minutes: dict[datetime.date, int] = defaultdict(int)
+    for kind, occurred_at, data in entries.filter(kind__in=("call", "meeting")).values_list(
+        "kind", "occurred_at", "data"
+    ):
+        month = _month_of(timezone.localtime(occurred_at).date())
+        data = data if isinstance(data, dict) else {}
+        if kind == "call":
+            seconds[month] += int(data.get("duration_seconds") or 0)
+        else:
+            minutes[month] += int(data.get("duration_minutes") or 0)
+    for month in set(seconds) | set(minutes):
+        cost = Decimal(seconds[month]) * rates["call"] / 3600
+        cost += Decimal(minutes[month]) * rates["meeting"] / 60
+        buckets[month].cost_to_serve += money.quantize(cost, currency)
+    lifetime = Figures()
+    for figures in buckets.values():
+        lifetime.add(figures)
+    months = []
+    for first in _last_months(today):
+        figures = buckets.get(first, Figures())
+        months.append(
+            Month(
+                month=first,
+                revenue=figures.revenue,
+                cogs=figures.cogs,
+                cost_to_serve=figures.cost_to_serve,
+            )
+        )
+    return Economics(
+        currency=currency,
+        lifetime=lifetime,
+        months=months,
+        call_seconds=sum(seconds.values()),
+        meeting_minutes=sum(minutes.values()),
+        rates=rates,
+        documents=len(issued),
+        other_currency_documents=other,
+    )
+
+
+def economics_for_account(
+    *, user: Any, account: Account, today: datetime.date | None = None
+) -> Economics:
+    """The account's issued invoices and credit notes, and the calls and meetings logged on
+    the account and on the people who work there (each entry once). The caller has read the
+    account through `restrict`; the timeline entries counted are those the user may see."""
+    contacts = AccountRelationship.objects.filter(account=account).values("contact_id")
+    entries = TimelineEntry.objects.restrict(user, "view").filter(
+        Q(account=account) | Q(contact_id__in=contacts)
+    )
+    return _economics(
+        user=user,
+        documents=invoice_visible(user=user).filter(account=account),
+        entries=entries,
+        today=today,
+    )
+
+
+def economics_for_contact(
+    *, user: Any, contact: Contact, today: datetime.date | None = None
+) -> Economics:
+    """The documents addressed to the person, and the calls and meetings logged on them."""
+    entries = TimelineEntry.objects.restrict(user, "view").filter(contact=contact)
+    return _economics(
+        user=user,
+        documents=invoice_visible(user=user).filter(contact=contact),
+        entries=entries,
+        today=today,
+    )
