@@ -8,3 +8,14 @@ class LeadsConfig(AppConfig):
     name = "patron.leads"
     label = "leads"
     verbose_name = "Leads"
+
+    def ready(self) -> None:
+        from patron.core import jobs
+        from patron.customers import timeline
+
+        from .tasks import train_when_possible
+        from .timeline import LEAD_KIND
+
+        timeline.register(LEAD_KIND)
+        # The conversion model relearns once a day from the outcomes since.
+        jobs.register_periodic("leads.train", 24 * 3600, train_when_possible)
