@@ -35,8 +35,10 @@ from .schemas import (
     LeadPage,
     LeadPatch,
     Source,
-    Status as LeadStatus,
     candidate_out,
+)
+from .schemas import (
+    Status as LeadStatus,
 )
 
 router = Router()
@@ -184,9 +186,7 @@ def lead_activity_list(request: HttpRequest, lead_id: int):
     return selectors.lead_activities(lead=lead)
 
 
-@router.post(
-    "/leads/{lead_id}/activities", response={201: ActivityOut, **ERRORS}, tags=["Leads"]
-)
+@router.post("/leads/{lead_id}/activities", response={201: ActivityOut, **ERRORS}, tags=["Leads"])
 @idempotent
 def lead_activity_add(request: HttpRequest, lead_id: int, payload: ActivityIn):
     """Record an engagement event (email opened, page visited, form submitted, meeting
@@ -200,9 +200,7 @@ def lead_activity_add(request: HttpRequest, lead_id: int, payload: ActivityIn):
     return Status(201, activity)
 
 
-@router.get(
-    "/leads/{lead_id}/duplicates", response={200: CandidatesOut, **ERRORS}, tags=["Leads"]
-)
+@router.get("/leads/{lead_id}/duplicates", response={200: CandidatesOut, **ERRORS}, tags=["Leads"])
 def lead_duplicates(request: HttpRequest, lead_id: int):
     """Existing contacts and accounts this lead may be (same email, phone, name, company or
     email domain), to use when converting it."""
@@ -215,9 +213,7 @@ def lead_duplicates(request: HttpRequest, lead_id: int):
     }
 
 
-@router.post(
-    "/leads/{lead_id}/convert", response={200: ConvertOut, **WRITE_ERRORS}, tags=["Leads"]
-)
+@router.post("/leads/{lead_id}/convert", response={200: ConvertOut, **WRITE_ERRORS}, tags=["Leads"])
 def lead_convert(request: HttpRequest, lead_id: int, payload: ConvertIn):
     """Convert the lead into a contact (existing `contact_id` or new), an account (existing
     `account_id`, new from the company, or none with `create_account: false`) and, given

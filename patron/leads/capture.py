@@ -69,7 +69,8 @@ def token_age(web_form: WebForm, token: str, now: float | None = None) -> float 
     issued = payload.get("t")
     if not isinstance(issued, int | float):
         return None
-    return (now or time.time()) - issued
+    age = (now or time.time()) - issued
+    return age if 0 <= age <= TOKEN_MAX_AGE else None
 
 
 def _client_address(request: HttpRequest) -> str:

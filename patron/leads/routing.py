@@ -67,9 +67,7 @@ def _next_member(rule: AssignmentRule) -> User | None:
     """The team member after the last one assigned (by id, wrapping round); the rule row is
     locked for the rest of the transaction so the rotation never hands out a turn twice."""
     locked = AssignmentRule.objects.select_for_update().get(pk=rule.pk)
-    members = list(
-        User.objects.filter(team=locked.team, is_active=True).order_by("id").only("id")
-    )
+    members = list(User.objects.filter(team=locked.team, is_active=True).order_by("id").only("id"))
     if not members:
         return None
     following = [m for m in members if locked.last_assigned_id and m.pk > locked.last_assigned_id]

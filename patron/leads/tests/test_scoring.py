@@ -94,7 +94,13 @@ def test_rule_change_rescores_open_leads(admin_user, django_capture_on_commit_ca
     with django_capture_on_commit_callbacks(execute=True):
         rule = services.scoring_rule_create(
             actor=admin_user,
-            data={"kind": "fit", "field": "country", "operator": "equals", "value": "FR", "points": 9},
+            data={
+                "kind": "fit",
+                "field": "country",
+                "operator": "equals",
+                "value": "FR",
+                "points": 9,
+            },
         )
     lead.refresh_from_db()
     assert lead.score == 9
