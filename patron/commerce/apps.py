@@ -7,3 +7,16 @@ class CommerceConfig(AppConfig):
     name = "patron.commerce"
     label = "commerce"
     verbose_name = "Products and orders"
+
+    def ready(self) -> None:
+        from patron.customers import panels, timeline
+
+        from .timeline import ORDER_KIND, QUOTE_KIND
+
+        timeline.register(QUOTE_KIND)
+        timeline.register(ORDER_KIND)
+        panels.register(
+            panels.RecordPanel(
+                "commerce", "Quotes and orders", "commerce_account_panel", "quote.view"
+            )
+        )
