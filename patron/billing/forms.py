@@ -13,7 +13,6 @@ from patron.customers.models import Contact
 from .models import Payment, default_currency
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-PERCENT = {"max_digits": 5, "decimal_places": 2, "min_value": 0, "max_value": 100}
 
 
 class InvoiceForm(forms.Form):
@@ -52,8 +51,17 @@ class LineForm(forms.Form):
     sku = forms.CharField(max_length=64, required=False, label="SKU")
     quantity = forms.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
     unit_price = forms.DecimalField(max_digits=14, decimal_places=4, min_value=0)
-    discount_percent = forms.DecimalField(required=False, label="Discount %", **PERCENT)
-    tax_rate = forms.DecimalField(required=False, label="Tax %", **PERCENT)
+    discount_percent = forms.DecimalField(
+        required=False,
+        label="Discount %",
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+    )
+    tax_rate = forms.DecimalField(
+        required=False, label="Tax %", max_digits=5, decimal_places=2, min_value=0, max_value=100
+    )
     unit_cost = forms.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False)
 
     def line_data(self) -> dict[str, Any]:

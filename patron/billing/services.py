@@ -321,7 +321,10 @@ def _issue(invoice: Invoice, issue_date: datetime.date | None) -> None:
         raise ValidationError({"lines": ["Add at least one line before issuing."]})
     issue_date = issue_date or invoice.issue_date or timezone.localdate()
     invoice.issue_date = issue_date
-    invoice.due_date = issue_date + datetime.timedelta(days=invoice.payment_terms_days)
+    try:
+        invoice.due_date = issue_date + datetime.timedelta(days=invoice.payment_terms_days)
+    except OverflowError:
+        raise ValidationError({"issue_date": ["This date is out of range."]}) from None
     _take_number(invoice, issue_date)
     invoice.status = Invoice.Status.ISSUED
     invoice.issued_at = timezone.now()
