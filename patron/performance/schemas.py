@@ -144,7 +144,8 @@ class TierOut(Schema):
 
 
 class StatementLineOut(Schema):
-    opportunity_id: int
+    opportunity_id: int | None
+    invoice_id: int | None
     name: str
     account: str
     closed_on: datetime.date

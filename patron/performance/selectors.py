@@ -615,9 +615,9 @@ def assignment_visible(*, user: Any) -> QuerySet[CommissionAssignment]:
 
 @dataclass
 class StatementLine:
-    """One deal's contribution to a commission statement."""
+    """One deal's (or one invoice payment's) contribution to a commission statement."""
 
-    opportunity_id: int
+    opportunity_id: int | None
     name: str
     account: str
     closed_on: datetime.date
@@ -625,6 +625,7 @@ class StatementLine:
     currency: str
     converted: Decimal | None  # None: no exchange rate, left out of the basis
     commission: Decimal = Decimal("0.00")
+    invoice_id: int | None = None
 
 
 @dataclass
@@ -672,13 +673,51 @@ def won_deal_lines(*, owner: Any, period: Period, table: Rates) -> list[Statemen
     return lines
 
 
+def paid_invoice_lines(*, owner: Any, period: Period, table: Rates) -> list[StatementLine]:
+    """The basis "paid invoices": payments received in the period (not reversed) on invoices
+    to the accounts the rep owns, at the invoice's net share (tax is not revenue), converted
+    at the rate of the payment's day; in payment order."""
+    from patron.billing.models import Invoice, Payment
+
+    payments = (
+        Payment.objects.filter(
+            invoice__account__owner=owner,
+            invoice__kind=Invoice.Kind.INVOICE,
+            reversed_at__isnull=True,
+            paid_on__range=(period.start, period.end),
+        )
+        .select_related("invoice", "invoice__account")
+        .order_by("paid_on", "id")
+    )
+    lines = []
+    for payment in payments:
+        invoice = payment.invoice
+        net = payment.amount
+        if invoice.gross_total:
+            net = cents(payment.amount * invoice.net_total / invoice.gross_total)
+        lines.append(
+            StatementLine(
+                opportunity_id=None,
+                invoice_id=invoice.pk,
+                name=f"Invoice {invoice.number_display or invoice.pk}",
+                account=invoice.account.name,
+                closed_on=payment.paid_on,
+                amount=net,
+                currency=invoice.currency,
+                converted=table.convert(net, invoice.currency, payment.paid_on),
+            )
+        )
+    return lines
+
+
 def basis_lines(
     *, basis: str, owner: Any, period: Period, table: Rates
 ) -> tuple[list[StatementLine], bool]:
-    """What a plan pays on, as statement lines; False when the basis is not available (paid
-    invoices, until billing records payments)."""
+    """What a plan pays on, as statement lines; False when the basis is unknown."""
     if basis == CommissionPlan.Basis.WON_DEALS:
         return won_deal_lines(owner=owner, period=period, table=table), True
+    if basis == CommissionPlan.Basis.PAID_INVOICES:
+        return paid_invoice_lines(owner=owner, period=period, table=table), True
     return [], False
 
 

@@ -32,8 +32,8 @@ TABS = [
 ]
 
 
-def _period(request: HttpRequest, default_kind: str = "quarter") -> periods.Period:
-    value = request.GET.get("period") or request.POST.get("period")
+def _period(value: str | None, default_kind: str = "quarter") -> periods.Period:
+    """The period named in the URL (the current quarter when none); 404 on nonsense."""
     if not value:
         return periods.containing(default_kind, timezone.localdate())
     try:
@@ -59,7 +59,7 @@ def _forecast_context(request: HttpRequest) -> dict[str, Any]:
     user = request_user(request)
     _require(user, "forecast.view")
     params = request.GET if request.method == "GET" else request.POST
-    period = _period(request)
+    period = _period(params.get("period"))
     people, teams = selectors.quota_holders(user=user)
     owner_id, team_id = _record_id(params.get("owner")), _record_id(params.get("team"))
     owner = User.objects.filter(pk=owner_id).first() if owner_id else None
@@ -154,7 +154,7 @@ def quota_list(request: HttpRequest) -> HttpResponse:
     """The attainment dashboard of a period, and the form to set a quota (managers)."""
     user = request_user(request)
     _require(user, "quota.view")
-    period = _period(request)
+    period = _period(request.GET.get("period"))
     people, teams = selectors.quota_holders(user=user)
     may_add = can(user, "quota.add")
     form = None

@@ -413,3 +413,46 @@ def test_quota_rules(manager_north, rep_north, rep_south, team_south):
             },
         )
     assert Quota.objects.count() == 1
+
+
+def test_statement_on_paid_invoices(admin_user, rep_north, plan):
+    """An invoice of 1,000 net + 20 % tax to rep_north's account, paid 600 in Q4: its net
+    share is 500; no quota, so 2 %: 10.00. A payment outside the period does not count."""
+    from patron.billing import services as billing
+    from patron.customers import services as customer_services
+
+    account = customer_services.account_create(
+        actor=admin_user,
+        data={"name": "Acme", "owner": rep_north},
+        emails=[],
+        phones=[],
+        addresses=[],
+    )
+    line = {
+        "description": "Licence",
+        "quantity": D("1"),
+        "unit_price": D("1000"),
+        "tax_rate": D("20"),
+    }
+    invoice = billing.invoice_create(actor=admin_user, data={"account": account}, lines=[line])
+    invoice = billing.invoice_issue(
+        actor=admin_user, invoice=invoice, issue_date=datetime.date(2026, 9, 1)
+    )
+    billing.payment_record(
+        actor=admin_user,
+        invoice=invoice,
+        data={"amount": D("600"), "paid_on": datetime.date(2026, 11, 10)},
+    )
+    billing.payment_record(
+        actor=admin_user,
+        invoice=invoice,
+        data={"amount": D("100"), "paid_on": datetime.date(2026, 9, 10)},
+    )
+    plan.basis = CommissionPlan.Basis.PAID_INVOICES
+    plan.save()
+    assignment = assign(admin_user, plan, rep_north, method="flat")
+    statement = selectors.commission_statement(user=rep_north, assignment_id=assignment.pk)
+    assert [(line.invoice_id, line.converted, line.commission) for line in statement.lines] == [
+        (invoice.pk, D("500.00"), D("10.00"))
+    ]
+    assert statement.total == D("10.00")
