@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from patron.customers.models import Account
+from patron.utils.money import quantize
 
 from .models import (
     CreditLimit,
@@ -113,7 +114,7 @@ def open_orders_total(account: Account, currency: str) -> Decimal:
         .order_by()
         .aggregate(total=Sum("gross_total"))["total"]
     )
-    return Decimal(total or 0)
+    return quantize(Decimal(total or 0), currency)
 
 
 def credit_exposure(account: Account, currency: str | None = None) -> Decimal:
@@ -127,7 +128,7 @@ def credit_exposure(account: Account, currency: str | None = None) -> Decimal:
     total = open_orders_total(account, currency)
     for source in _exposure_sources:
         total += source(account, currency)
-    return total
+    return quantize(total, currency)
 
 
 def credit_limit_for(account: Account) -> CreditLimit | None:
