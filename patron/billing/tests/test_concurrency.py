@@ -12,20 +12,18 @@ from patron.billing.models import Invoice, InvoiceSeries
 from patron.core.tests.factories import UserFactory, role
 from patron.customers import services as customer_services
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="Needs PostgreSQL: SQLite has no row locks (SELECT ... FOR UPDATE is ignored) "
+        "and lets one writer at a time, so parallel issues there test nothing.",
+    ),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 THREADS = 8
 PER_THREAD = 5
 LINE = {"description": "Service", "quantity": Decimal("1"), "unit_price": Decimal("10")}
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "Needs PostgreSQL: SQLite has no row locks (SELECT ... FOR UPDATE is ignored) and "
-            "lets one writer at a time, so parallel issues there test nothing."
-        )
 
 
 @pytest.fixture
