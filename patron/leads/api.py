@@ -145,6 +145,20 @@ def lead_create(request: HttpRequest, payload: LeadIn):
     return Status(201, selectors.lead_get(user=user, pk=lead.pk))
 
 
+@router.post("/leads/import", response={200: ImportOut, **ERRORS}, tags=["Leads"])
+@idempotent
+def lead_import(request: HttpRequest, payload: ImportIn):
+    """Create many leads at once (at most 1,000 rows). Every row is its own write: refused
+    rows are listed with their number (1 for the first) and reason; the others are kept."""
+    user = _actor(request)
+    rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in payload.rows]
+    result = services.leads_import(actor=user, rows=rows, first_line=1)
+    return {
+        "created": [lead.pk for lead in result.created],
+        "errors": [{"row": line, "reason": reason} for line, reason in result.errors],
+    }
+
+
 @router.get("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, tags=["Leads"])
 def lead_detail(request: HttpRequest, lead_id: int):
     return selectors.lead_get(user=_actor(request), pk=lead_id)
@@ -253,18 +267,4 @@ def lead_convert(request: HttpRequest, lead_id: int, payload: ConvertIn):
         "contact_id": done.contact.pk,
         "account_id": done.account.pk if done.account else None,
         "opportunity_id": done.opportunity.pk if done.opportunity else None,
-    }
-
-
-@router.post("/leads/import", response={200: ImportOut, **ERRORS}, tags=["Leads"])
-@idempotent
-def lead_import(request: HttpRequest, payload: ImportIn):
-    """Create many leads at once (at most 1,000 rows). Every row is its own write: refused
-    rows are listed with their number (1 for the first) and reason; the others are kept."""
-    user = _actor(request)
-    rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in payload.rows]
-    result = services.leads_import(actor=user, rows=rows, first_line=1)
-    return {
-        "created": [lead.pk for lead in result.created],
-        "errors": [{"row": line, "reason": reason} for line, reason in result.errors],
     }

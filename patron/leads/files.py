@@ -9,9 +9,9 @@ from typing import Any
 from . import services
 
 
-def read_csv(upload: Any) -> tuple[list[dict[str, str]], str]:
-    """The rows of an uploaded CSV (UTF-8, any usual delimiter) as dicts by header; an error
-    message instead when it cannot be read."""
+def read_csv(upload: Any) -> tuple[list[tuple[int, dict[str, str]]], str]:
+    """The rows of an uploaded CSV (UTF-8, any usual delimiter) with the line each starts on,
+    as dicts by header; an error message instead when it cannot be read."""
     raw = upload.read()
     try:
         text = raw.decode("utf-8-sig")
@@ -25,9 +25,19 @@ def read_csv(upload: Any) -> tuple[list[dict[str, str]], str]:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
-    if not reader.fieldnames:
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
         return [], "The file is empty."
-    if not any(services.import_field(h) for h in reader.fieldnames if h):
+    if not any(services.import_field(h) for h in header if h):
         return [], "No column is a lead field: name the columns first_name, email, company…"
-    return list(reader), ""
+    rows = []
+    line = reader.line_num
+    try:
+        for record in reader:
+            start, line = line + 1, reader.line_num
+            rows.append((start, dict(zip(header, record, strict=False))))
+    except csv.Error as exc:
+        return [], f"Line {line + 1} cannot be read: {exc}."
+    return rows, ""

@@ -95,7 +95,7 @@ class LeadIn(InputSchema):
     phone: str = Field("", max_length=50)
     company: str = Field("", max_length=200)
     job_title: str = Field("", max_length=150)
-    country: str = Country
+    country: str | None = Country
     region: str = Field("", max_length=100)
     employees: int | None = Field(None, ge=0, le=10_000_000)
     annual_revenue: decimal.Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
@@ -132,7 +132,7 @@ class LeadPatch(InputSchema):
     utm_campaign: str = Field(None, max_length=200)  # type: ignore[assignment]
     utm_term: str = Field(None, max_length=200)  # type: ignore[assignment]
     utm_content: str = Field(None, max_length=200)  # type: ignore[assignment]
-    status: Status = Field(None)  # type: ignore[assignment]
+    status: Status = Field(None)  # type: ignore[assignment, arg-type]
     disqualified_reason: str = Field(None, max_length=300)  # type: ignore[assignment]
     owner_id: int | None = Field(None, ge=1, le=MAX_ID)
     team_id: int | None = Field(None, ge=1, le=MAX_ID)

@@ -483,14 +483,22 @@ def _row_error(exc: ValidationError) -> str:
 def leads_import(
     *, actor: Any, rows: Iterable[Mapping[str, Any]], first_line: int = 2
 ) -> ImportResult:
-    """Create one lead per row (a CSV's rows, header names as in `import_field`), each in its
-    own transaction: a bad row is reported with its line and reason and the others are kept.
-    `first_line` is the line number of the first row (2 under a header line)."""
+    """Create one lead per row (header names as in `import_field`); `first_line` is the line
+    number of the first row (2 under a header line). See `leads_import_numbered`."""
+    return leads_import_numbered(
+        actor=actor, rows=((first_line + offset, row) for offset, row in enumerate(rows))
+    )
+
+
+def leads_import_numbered(
+    *, actor: Any, rows: Iterable[tuple[int, Mapping[str, Any]]]
+) -> ImportResult:
+    """Create one lead per (line, row), each in its own transaction: a bad row is reported
+    with its line and reason and the others are kept; blank rows are skipped."""
     require(actor, "lead.add")
     result = ImportResult()
     users: dict[str, User | None] = {}
-    for offset, row in enumerate(rows):
-        line = first_line + offset
+    for line, row in rows:
         values = {}
         for header, value in row.items():
             name = import_field(str(header)) if header is not None else None
@@ -499,32 +507,36 @@ def leads_import(
         if not values:
             continue  # a blank line
         try:
-            owner_name = str(values.pop("owner", "")).strip()
-            status = str(values.pop("status", "") or "").strip().lower()
-            reason = str(values.pop("disqualified_reason", "") or "")
-            campaign = str(values.pop("campaign", "") or "")
-            data = parse_text_row(values, FORM_FIELDS)
-            data["campaign"] = campaign.strip()[:200]
-            if status:
-                if status not in Lead.Status.values or status == Lead.Status.CONVERTED:
-                    raise ValidationError({"status": [f"Unknown status “{status[:30]}”."]})
-                data["status"] = status
-                data["disqualified_reason"] = reason.strip()[:300]
-            if owner_name:
-                if owner_name not in users:
-                    users[owner_name] = User.objects.filter(
-                        username=owner_name[:150], is_active=True
-                    ).first()
-                if users[owner_name] is None:
-                    raise ValidationError({"owner": [f"No user “{owner_name[:150]}”."]})
-                data["owner"] = users[owner_name]
-            with transaction.atomic():
-                lead = lead_create(actor=actor, data=data, source=Lead.Source.IMPORT)
+            lead = _import_row(actor, values, users)
         except ValidationError as exc:
             result.errors.append((line, _row_error(exc)))
         else:
             result.created.append(lead)
     return result
+
+
+def _import_row(actor: Any, values: dict[str, Any], users: dict[str, User | None]) -> Lead:
+    owner_name = str(values.pop("owner", "")).strip()
+    status = str(values.pop("status", "") or "").strip().lower()
+    reason = str(values.pop("disqualified_reason", "") or "")
+    campaign = str(values.pop("campaign", "") or "")
+    data = parse_text_row(values, FORM_FIELDS)
+    data["campaign"] = campaign.strip()[:200]
+    if status:
+        if status not in Lead.Status.values or status == Lead.Status.CONVERTED:
+            raise ValidationError({"status": [f"Unknown status “{status[:30]}”."]})
+        data["status"] = status
+        data["disqualified_reason"] = reason.strip()[:300]
+    if owner_name:
+        if owner_name not in users:
+            users[owner_name] = User.objects.filter(
+                username=owner_name[:150], is_active=True
+            ).first()
+        if users[owner_name] is None:
+            raise ValidationError({"owner": [f"No user “{owner_name[:150]}”."]})
+        data["owner"] = users[owner_name]
+    with transaction.atomic():
+        return lead_create(actor=actor, data=data, source=Lead.Source.IMPORT)
 
 
 # --- conversion ---------------------------------------------------------------------------------

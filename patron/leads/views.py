@@ -119,7 +119,7 @@ def lead_import(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         rows, problem = files.read_csv(form.cleaned_data["file"])
         if not problem:
-            result = services.leads_import(actor=user, rows=rows)
+            result = services.leads_import_numbered(actor=user, rows=rows)
     else:
         problem = " ".join(str(m) for ms in form.errors.values() for m in ms)
     status = 400 if problem else 200

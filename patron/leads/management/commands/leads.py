@@ -54,7 +54,7 @@ class Command(BaseCommand):
             rows, problem = files.read_csv(handle)
         if problem:
             raise CommandError(problem)
-        result = services.leads_import(actor=user, rows=rows)
+        result = services.leads_import_numbered(actor=user, rows=rows)
         for line, reason in result.errors:
             self.stderr.write(f"line {line}: {reason}")
         self.stdout.write(f"{len(result.created)} imported, {len(result.errors)} refused.")
