@@ -1,0 +1,774 @@
+"""The commerce UI: products and price lists, the quote builder and quote pages, orders with
+their status actions, an opportunity's products, and the "Quotes and orders" card on account
+and contact pages. Parse, call the services, render — nothing else."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from patron.core.exceptions import ConflictError, PermissionDeniedError
+from patron.core.permissions import can, may_each
+from patron.core.web import apply_validation_error, domain_errors, request_user, wants_partial
+from patron.customers import selectors as customer_selectors
+from patron.customers.models import Contact
+from patron.sales.models import Opportunity
+from patron.utils.cursor import paginate
+
+from . import documents, pdf, selectors, services
+from .forms import (
+    CreditLimitForm,
+    LineForm,
+    LineFormSet,
+    OpportunityProductForm,
+    PriceForm,
+    PriceListForm,
+    ProductForm,
+    QuoteForm,
+    ReasonForm,
+)
+from .models import OpportunityProduct, Order, PriceListItem, Quote
+
+PAGE_SIZE = 50
+
+
+def _page(request: HttpRequest, queryset: Any, ordering: list[str]) -> Any:
+    try:
+        return paginate(
+            queryset, ordering=ordering, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE
+        )
+    except (ValidationError, ValueError, TypeError):
+        raise Http404("This page link is no longer valid.") from None
+
+
+def _query_string(request: HttpRequest, **changes: str | None) -> str:
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return params.urlencode()
+
+
+# --- products --------------------------------------------------------------------------------
+
+
+@login_required
+@domain_errors
+def product_list(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    if not can(user, "product.view"):
+        raise PermissionDeniedError("Your role does not allow seeing products.")
+    queryset = selectors.products_visible(user=user)
+    q = request.GET.get("q", "").strip()[:100]
+    if q:
+        queryset = queryset.filter(Q(sku__icontains=q) | Q(name__icontains=q))
+    status = request.GET.get("status", "active")
+    if status == "active":
+        queryset = queryset.filter(is_active=True)
+    elif status == "inactive":
+        queryset = queryset.filter(is_active=False)
+    page = _page(request, queryset, ["name", "id"])
+    context = {
+        "page": page,
+        "q": q,
+        "status": status,
+        "may_add": can(user, "product.add"),
+        "next_query": _query_string(request, cursor=page.next_cursor),
+        "previous_query": _query_string(request, cursor=page.previous_cursor),
+    }
+    partial = wants_partial(request)
+    template = "commerce/partials/product_rows.html" if partial else "commerce/product_list.html"
+    return render(request, template, context)
+
+
+@login_required
+@domain_errors
+def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    product = selectors.product_get(user=user, pk=pk)
+    may_price = can(user, "pricelist.change")
+    form = None
+    if may_price:
+        form = PriceForm(
+            request.POST or None,
+            price_lists=selectors.price_lists_visible(user=user),
+            products=selectors.products_visible(user=user).filter(pk=product.pk),
+            initial={"product": product.pk},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.price_set(
+                    actor=user,
+                    price_list=form.cleaned_data["price_list"],
+                    product=product,
+                    unit_price=form.cleaned_data["unit_price"],
+                    min_quantity=form.cleaned_data["min_quantity"] or Decimal(0),
+                )
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, "Price saved.")
+                return redirect("product_detail", pk=pk)
+    elif request.method == "POST":
+        raise PermissionDeniedError("Your role does not allow changing prices.")
+    context = {
+        "product": product,
+        "prices": list(selectors.product_prices(user=user, product=product)),
+        "may_change": can(user, "product.change"),
+        "price_form": form,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "commerce/product_detail.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@domain_errors
+def product_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = request_user(request)
+    product = selectors.product_get(user=user, pk=pk) if pk is not None else None
+    if not can(user, "product.change" if product else "product.add"):
+        raise PermissionDeniedError("Your role does not allow managing products.")
+    initial: dict[str, Any] = {}
+    if product is not None:
+        initial = {
+            "sku": product.sku,
+            "name": product.name,
+            "description": product.description,
+            "unit": product.unit,
+            "unit_cost": product.unit_cost,
+            "tax_rate": product.tax_rate_id,
+            "is_active": product.is_active,
+            "version": product.version,
+        }
+    tax_rates = selectors.tax_rates_visible(user=user).filter(
+        Q(is_active=True) | Q(pk=getattr(product, "tax_rate_id", None))
+    )
+    form = ProductForm(request.POST or None, initial=initial, tax_rates=tax_rates)
+    conflict = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            if product is None:
+                product = services.product_create(actor=user, data=form.service_data())
+                messages.success(request, f"Product {product.sku} created.")
+            else:
+                services.product_update(
+                    actor=user,
+                    product=product,
+                    expected_version=form.cleaned_data["version"],
+                    data=form.service_data(),
+                )
+                messages.success(request, "Product saved.")
+        except ConflictError:
+            conflict = True
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            return redirect("product_detail", pk=product.pk)
+    context = {"form": form, "product": product, "conflict": conflict}
+    status = 409 if conflict else (400 if request.method == "POST" else 200)
+    return render(request, "commerce/product_form.html", context, status=status)
+
+
+# --- price lists -----------------------------------------------------------------------------
+
+
+@login_required
+@domain_errors
+def price_list_list(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    if not can(user, "pricelist.view"):
+        raise PermissionDeniedError("Your role does not allow seeing price lists.")
+    context = {
+        "price_lists": list(selectors.price_lists_visible(user=user)),
+        "may_add": can(user, "pricelist.add"),
+    }
+    return render(request, "commerce/price_list_list.html", context)
+
+
+@login_required
+@domain_errors
+def price_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    price_list = selectors.price_list_get(user=user, pk=pk)
+    may_change = can(user, "pricelist.change")
+    form = None
+    if may_change:
+        form = PriceForm(
+            request.POST or None,
+            price_lists=selectors.price_lists_visible(user=user).filter(pk=pk),
+            products=selectors.products_visible(user=user).filter(is_active=True),
+            initial={"price_list": pk},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.price_set(
+                    actor=user,
+                    price_list=price_list,
+                    product=form.cleaned_data["product"],
+                    unit_price=form.cleaned_data["unit_price"],
+                    min_quantity=form.cleaned_data["min_quantity"] or Decimal(0),
+                )
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, "Price saved.")
+                return redirect("price_list_detail", pk=pk)
+    elif request.method == "POST":
+        raise PermissionDeniedError("Your role does not allow changing prices.")
+    context = {
+        "price_list": price_list,
+        "items": list(selectors.price_list_items(price_list=price_list)),
+        "may_change": may_change,
+        "price_form": form,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "commerce/price_list_detail.html", context, status=status)
+
+
+@require_POST
+@login_required
+@domain_errors
+def price_remove(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    user = request_user(request)
+    price_list = selectors.price_list_get(user=user, pk=pk)
+    item = PriceListItem.objects.get(price_list=price_list, pk=item_pk)
+    services.price_remove(actor=user, item=item)
+    messages.success(request, "Price removed.")
+    return redirect("price_list_detail", pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@domain_errors
+def price_list_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = request_user(request)
+    price_list = selectors.price_list_get(user=user, pk=pk) if pk is not None else None
+    if not can(user, "pricelist.change" if price_list else "pricelist.add"):
+        raise PermissionDeniedError("Your role does not allow managing price lists.")
+    initial: dict[str, Any] = {"currency": "EUR"}
+    if price_list is not None:
+        initial = {
+            "name": price_list.name,
+            "currency": price_list.currency,
+            "is_default": price_list.is_default,
+            "valid_from": price_list.valid_from,
+            "valid_until": price_list.valid_until,
+            "is_active": price_list.is_active,
+            "version": price_list.version,
+        }
+    form = PriceListForm(request.POST or None, initial=initial)
+    conflict = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            if price_list is None:
+                price_list = services.price_list_create(actor=user, data=form.service_data())
+            else:
+                services.price_list_update(
+                    actor=user,
+                    price_list=price_list,
+                    expected_version=form.cleaned_data["version"],
+                    data=form.service_data(),
+                )
+        except ConflictError:
+            conflict = True
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, "Price list saved.")
+            return redirect("price_list_detail", pk=price_list.pk)
+    context = {"form": form, "price_list": price_list, "conflict": conflict}
+    status = 409 if conflict else (400 if request.method == "POST" else 200)
+    return render(request, "commerce/price_list_form.html", context, status=status)
+
+
+# --- quotes ----------------------------------------------------------------------------------
+
+QUOTE_STATUSES = ["draft", "sent", "accepted", "declined", "expired"]
+ORDER_STATUSES = [s.value for s in Order.Status]
+
+
+@login_required
+@domain_errors
+def quote_list(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    if not can(user, "quote.view"):
+        raise PermissionDeniedError("Your role does not allow seeing quotes.")
+    status = request.GET.get("status", "")
+    if status not in QUOTE_STATUSES:
+        status = ""
+    queryset = selectors.quote_filter(selectors.quotes_visible(user=user), status or None)
+    q = request.GET.get("q", "").strip()[:100]
+    if q:
+        queryset = queryset.filter(Q(number__icontains=q) | Q(account__name__icontains=q))
+    if request.GET.get("owner") == "me":
+        queryset = queryset.filter(owner=user)
+    page = _page(request, selectors.quotes_for_list(queryset), ["-created_at", "-id"])
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": QUOTE_STATUSES,
+        "q": q,
+        "mine": request.GET.get("owner") == "me",
+        "may_add": can(user, "quote.add"),
+        "next_query": _query_string(request, cursor=page.next_cursor),
+        "previous_query": _query_string(request, cursor=page.previous_cursor),
+    }
+    return render(request, "commerce/quote_list.html", context)
+
+
+def _quote_forms(
+    request: HttpRequest, quote: Quote | None, *, initial: dict[str, Any], lines: list[dict]
+) -> tuple[QuoteForm, Any]:
+    user = request_user(request)
+    data = request.POST if request.method == "POST" else None
+    accounts = customer_selectors.account_visible(user=user)
+    account_id = (data.get("account") if data is not None else None) or initial.get("account")
+    contacts = Contact.objects.restrict(user, "view")
+    if quote is not None:
+        account_id = quote.account_id
+    if account_id and str(account_id).isdigit():
+        contacts = contacts.filter(relationships__account_id=int(account_id)) | contacts.filter(
+            pk=initial.get("contact") or 0
+        )
+    form = QuoteForm(
+        data,
+        initial=initial,
+        accounts=accounts,
+        contacts=contacts.distinct(),
+        price_lists=selectors.price_lists_visible(user=user).filter(is_active=True),
+        editing=quote is not None,
+    )
+    products = selectors.products_visible(user=user).filter(is_active=True)
+    formset = LineFormSet(data, initial=lines, prefix="lines", form_kwargs={"products": products})
+    return form, formset
+
+
+def _line_rows(formset: Any) -> list[dict[str, Any]]:
+    return [
+        form.row()
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
+def _apply_line_errors(formset: Any, exc: ValidationError) -> ValidationError | None:
+    """Put `lines.N.field` errors beside their inputs; answer what is left for the form."""
+    if not hasattr(exc, "error_dict"):
+        return exc
+    kept = [
+        form for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+    rest: dict[str, list[str]] = {}
+    for key, messages_ in exc.message_dict.items():
+        parts = key.split(".")
+        if parts[0] == "lines" and len(parts) >= 2 and parts[1].isdigit():
+            index = int(parts[1])
+            if index < len(kept):
+                name = parts[2] if len(parts) > 2 else None
+                if name not in kept[index].fields:
+                    name = None
+                kept[index].add_error(name, messages_)
+                continue
+        rest[key] = messages_
+    return ValidationError(rest) if rest else None
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@domain_errors
+def quote_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """The quote builder: the header and its lines (a row added with htmx per click)."""
+    user = request_user(request)
+    quote = selectors.quote_get(user=user, pk=pk, action="change") if pk is not None else None
+    if quote is None and not can(user, "quote.add"):
+        raise PermissionDeniedError("Your role does not allow adding quotes.")
+    if quote is not None and not quote.is_editable:
+        messages.error(request, "Only a draft quote can be changed.")
+        return redirect("quote_detail", pk=quote.pk)
+    initial: dict[str, Any] = {}
+    lines: list[dict[str, Any]] = []
+    if quote is not None:
+        initial = {
+            "account": quote.account_id,
+            "contact": quote.contact_id,
+            "price_list": quote.price_list_id,
+            "currency": quote.currency,
+            "discount_percent": quote.discount_percent,
+            "valid_until": quote.valid_until,
+            "terms": quote.terms,
+            "notes": quote.notes,
+            "version": quote.version,
+        }
+        lines = [
+            {
+                "product": line.product_id,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "discount_percent": line.discount_percent,
+                "tax_rate": line.tax_rate,
+            }
+            for line in quote.lines.all()
+        ]
+    else:
+        if request.GET.get("account", "").isdigit():
+            initial["account"] = int(request.GET["account"])
+        lines = [{"quantity": 1, "discount_percent": 0}]
+    form, formset = _quote_forms(request, quote, initial=initial, lines=lines)
+    conflict = False
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            rows = _line_rows(formset)
+            if quote is None:
+                quote = documents.quote_create(
+                    actor=user, data=form.service_data(creating=True), lines=rows
+                )
+                messages.success(request, f"Quote {quote.number} created.")
+            else:
+                documents.quote_update(
+                    actor=user,
+                    quote=quote,
+                    expected_version=form.cleaned_data["version"],
+                    data=form.service_data(creating=False),
+                    lines=rows,
+                )
+                messages.success(request, "Quote saved.")
+        except ConflictError:
+            conflict = True
+        except ValidationError as exc:
+            rest = _apply_line_errors(formset, exc)
+            if rest is not None:
+                apply_validation_error(form, rest)
+        else:
+            return redirect("quote_detail", pk=quote.pk)
+    context = {"form": form, "formset": formset, "quote": quote, "conflict": conflict}
+    status = 409 if conflict else (400 if request.method == "POST" else 200)
+    return render(request, "commerce/quote_form.html", context, status=status)
+
+
+@login_required
+@domain_errors
+def quote_line_row(request: HttpRequest) -> HttpResponse:
+    """htmx: one more empty line for the builder, and the formset's count raised by one."""
+    user = request_user(request)
+    raw = request.GET.get("lines-TOTAL_FORMS", "0")
+    index = int(raw) if raw.isdigit() and len(raw) < 4 else 0
+    products = selectors.products_visible(user=user).filter(is_active=True)
+    form = LineForm(
+        prefix=f"lines-{index}", products=products, initial={"quantity": 1, "discount_percent": 0}
+    )
+    context = {"line": form, "total": index + 1}
+    return render(request, "commerce/partials/line_row_added.html", context)
+
+
+@login_required
+@domain_errors
+def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    quote = selectors.quote_get(user=user, pk=pk)
+    allowed = may_each(user, quote, ("change", "delete"))
+    lines = list(quote.lines.all())
+    context = {
+        "quote": quote,
+        "lines": lines,
+        "totals": quote.totals(lines),
+        "may_change": allowed["change"],
+        "may_delete": allowed["delete"] and quote.is_editable,
+        "may_accept": allowed["change"] and can(user, "order.add"),
+        "order": Order.objects.restrict(user, "view").filter(quote=quote).first(),
+    }
+    return render(request, "commerce/quote_detail.html", context)
+
+
+@require_POST
+@login_required
+@domain_errors
+def quote_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Send, accept, decline or delete a quote from its page."""
+    user = request_user(request)
+    quote = selectors.quote_get(user=user, pk=pk)
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    version = form.cleaned_data.get("version")
+    reason = form.cleaned_data.get("reason") or ""
+    try:
+        if action == "send":
+            documents.quote_send(actor=user, quote=quote, expected_version=version)
+            messages.success(request, f"Quote {quote.number} marked as sent.")
+        elif action == "accept":
+            order = documents.quote_accept(actor=user, quote=quote, expected_version=version)
+            messages.success(request, f"Quote accepted: order {order.number} created.")
+            return redirect("order_detail", pk=order.pk)
+        elif action == "decline":
+            documents.quote_decline(
+                actor=user, quote=quote, reason=reason, expected_version=version
+            )
+            messages.success(request, f"Quote {quote.number} declined.")
+        elif action == "delete":
+            documents.quote_delete(actor=user, quote=quote)
+            messages.success(request, f"Quote {quote.number} deleted.")
+            return redirect("quote_list")
+        else:
+            raise Http404("Unknown action")
+    except ConflictError:
+        messages.error(request, "This quote was changed by someone else; here is the latest.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("quote_detail", pk=pk)
+
+
+@login_required
+@domain_errors
+def quote_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    quote = selectors.quote_get(user=request_user(request), pk=pk)
+    response = HttpResponse(pdf.quote_pdf(quote), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{quote.number}.pdf"'
+    return response
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+@login_required
+@domain_errors
+def order_list(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    if not can(user, "order.view"):
+        raise PermissionDeniedError("Your role does not allow seeing orders.")
+    status = request.GET.get("status", "")
+    if status not in ORDER_STATUSES:
+        status = ""
+    queryset = selectors.orders_visible(user=user)
+    if status:
+        queryset = queryset.filter(status=status)
+    q = request.GET.get("q", "").strip()[:100]
+    if q:
+        queryset = queryset.filter(
+            Q(number__icontains=q)
+            | Q(account__name__icontains=q)
+            | Q(external_reference__icontains=q)
+        )
+    if request.GET.get("owner") == "me":
+        queryset = queryset.filter(owner=user)
+    page = _page(request, selectors.orders_for_list(queryset), ["-created_at", "-id"])
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": ORDER_STATUSES,
+        "q": q,
+        "mine": request.GET.get("owner") == "me",
+        "next_query": _query_string(request, cursor=page.next_cursor),
+        "previous_query": _query_string(request, cursor=page.previous_cursor),
+    }
+    return render(request, "commerce/order_list.html", context)
+
+
+@login_required
+@domain_errors
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    order = selectors.order_get(user=user, pk=pk)
+    lines = list(order.lines.all())
+    allowed = may_each(user, order, ("change",))
+    next_steps = documents.ORDER_TRANSITIONS[order.status] if allowed["change"] else ()
+    context = {
+        "order": order,
+        "lines": lines,
+        "totals": order.totals(lines),
+        "may_confirm": Order.Status.CONFIRMED in next_steps,
+        "may_fulfil": Order.Status.FULFILLED in next_steps,
+        "may_cancel": Order.Status.CANCELLED in next_steps,
+    }
+    return render(request, "commerce/order_detail.html", context)
+
+
+@require_POST
+@login_required
+@domain_errors
+def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Confirm, fulfil or cancel an order from its page."""
+    user = request_user(request)
+    order = selectors.order_get(user=user, pk=pk)
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    version = form.cleaned_data.get("version")
+    services_by_action = {
+        "confirm": documents.order_confirm,
+        "fulfil": documents.order_fulfil,
+        "cancel": documents.order_cancel,
+    }
+    service = services_by_action.get(action)
+    if service is None:
+        raise Http404("Unknown action")
+    kwargs: dict[str, Any] = {"expected_version": version}
+    if action == "cancel":
+        kwargs["reason"] = form.cleaned_data.get("reason") or ""
+    try:
+        service(actor=user, order=order, **kwargs)
+        order.refresh_from_db()
+        messages.success(request, f"Order {order.number} is now {order.status}.")
+    except ConflictError:
+        messages.error(request, "This order was changed by someone else; here is the latest.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("order_detail", pk=pk)
+
+
+@login_required
+@domain_errors
+def order_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    order = selectors.order_get(user=request_user(request), pk=pk)
+    response = HttpResponse(pdf.order_pdf(order), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{order.number}.pdf"'
+    return response
+
+
+# --- account panel, credit limit, opportunity products ---------------------------------------
+
+
+@login_required
+@domain_errors
+def record_panel(request: HttpRequest, object_type: str, pk: int) -> HttpResponse:
+    """The "Quotes and orders" card of an account or contact page."""
+    user = request_user(request)
+    if object_type == "account":
+        record: Any = customer_selectors.account_visible(user=user).get(pk=pk)
+    elif object_type == "contact":
+        record = Contact.objects.restrict(user, "view").get(pk=pk)
+    else:
+        raise Http404("Unknown record type")
+    quotes, orders = selectors.documents_for_record(user=user, object_type=object_type, pk=pk)
+    context: dict[str, Any] = {
+        "quotes": quotes,
+        "orders": orders if can(user, "order.view") else [],
+        "new_url": reverse("quote_create") + f"?account={pk}"
+        if object_type == "account" and can(user, "quote.add")
+        else "",
+        "object_type": object_type,
+    }
+    if object_type == "account":
+        limit = selectors.credit_limit_for(record)
+        context["credit_limit"] = limit
+        context["exposure"] = selectors.credit_exposure(record) if limit else None
+        context["credit_url"] = (
+            reverse("credit_limit_edit", args=[pk]) if can(user, "pricelist.change") else ""
+        )
+    return render(request, "commerce/partials/record_panel.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@domain_errors
+def credit_limit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    account = customer_selectors.account_visible(user=user).get(pk=pk)
+    if not can(user, "pricelist.change"):
+        raise PermissionDeniedError("Your role does not allow setting credit limits.")
+    limit = selectors.credit_limit_for(account)
+    initial = {
+        "amount": limit.amount if limit else None,
+        "currency": limit.currency if limit else "EUR",
+    }
+    form = CreditLimitForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.credit_limit_set(
+                actor=user,
+                account=account,
+                amount=form.cleaned_data["amount"],
+                currency=form.cleaned_data["currency"],
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, "Credit limit saved.")
+            return redirect("account_detail", pk=pk)
+    context = {
+        "form": form,
+        "account": account,
+        "exposure": selectors.credit_exposure(account, limit.currency if limit else None),
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "commerce/credit_limit_form.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@domain_errors
+def opportunity_products(request: HttpRequest, pk: int) -> HttpResponse:
+    """An opportunity's product lines: add and remove them (its amount follows), and start a
+    quote that copies them."""
+    user = request_user(request)
+    opportunity = (
+        Opportunity.objects.restrict(user, "view").select_related("account", "stage").get(pk=pk)
+    )
+    may_change = may_each(user, opportunity, ("change",))["change"]
+    form = OpportunityProductForm(
+        request.POST or None,
+        products=selectors.products_visible(user=user).filter(is_active=True),
+    )
+    if request.method == "POST":
+        if not may_change:
+            raise PermissionDeniedError("You may not change this opportunity.")
+        if form.is_valid():
+            try:
+                services.opportunity_product_add(
+                    actor=user, opportunity=opportunity, data=form.service_data()
+                )
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, "Product added.")
+                return redirect("opportunity_products", pk=pk)
+    opportunity.refresh_from_db()
+    context = {
+        "opportunity": opportunity,
+        "lines": list(selectors.opportunity_products(opportunity=opportunity)),
+        "form": form if may_change else None,
+        "may_quote": can(user, "quote.add"),
+        "quotes": list(selectors.quotes_visible(user=user).filter(opportunity=opportunity)),
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "commerce/opportunity_products.html", context, status=status)
+
+
+@require_POST
+@login_required
+@domain_errors
+def opportunity_product_remove(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
+    user = request_user(request)
+    opportunity = Opportunity.objects.restrict(user, "view").get(pk=pk)
+    line = OpportunityProduct.objects.get(opportunity=opportunity, pk=line_pk)
+    services.opportunity_product_remove(actor=user, line=line)
+    messages.success(request, "Product removed.")
+    return redirect("opportunity_products", pk=pk)
+
+
+@require_POST
+@login_required
+@domain_errors
+def quote_from_opportunity(request: HttpRequest, pk: int) -> HttpResponse:
+    """A draft quote copying the opportunity's products, opened in the builder."""
+    user = request_user(request)
+    opportunity = Opportunity.objects.restrict(user, "view").get(pk=pk)
+    try:
+        quote = documents.quote_create(
+            actor=user, data={"account": opportunity.account, "opportunity": opportunity}
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("opportunity_products", pk=pk)
+    messages.success(request, f"Quote {quote.number} created from the opportunity.")
+    return redirect("quote_edit", pk=quote.pk)
