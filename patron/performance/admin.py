@@ -6,6 +6,7 @@ from .models import (
     CommissionTier,
     ExchangeRate,
     Quota,
+    StageConversion,
     StageForecastCategory,
 )
 
@@ -56,4 +57,15 @@ class QuotaAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Quota._meta.fields]
 
     def has_add_permission(self, request):  # quotas change through the app (audit)
+        return False
+
+
+@admin.register(StageConversion)
+class StageConversionAdmin(admin.ModelAdmin):
+    """The rollup behind the forecast from history (read-only; refreshed hourly)."""
+
+    list_display = ["stage", "closed_deals", "won_deals", "refreshed_at"]
+    readonly_fields = ["stage", "closed_deals", "won_deals", "cycle_days", "refreshed_at"]
+
+    def has_add_permission(self, request):
         return False

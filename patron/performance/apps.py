@@ -7,3 +7,10 @@ class PerformanceConfig(AppConfig):
     name = "patron.performance"
     label = "performance"
     verbose_name = "Forecasts, quotas and commissions"
+
+    def ready(self) -> None:
+        from patron.core import jobs
+
+        from .tasks import refresh_stage_conversions
+
+        jobs.register_periodic("performance-stage-conversions", 3600, refresh_stage_conversions)

@@ -271,3 +271,22 @@ class CommissionAssignment(models.Model):
 
         if self.period_kind and self.period_start:
             self.period_end = of_record(self.period_kind, self.period_start).end
+
+
+class StageConversion(models.Model):
+    """Rollup of what closed opportunities did after each open stage (win rate and cycle
+    times), so the forecast page never scans the stage history; refreshed by a job."""
+
+    permission_name = "forecast"
+    record_ownership = False
+
+    stage = models.OneToOneField("sales.Stage", on_delete=models.CASCADE, related_name="+")
+    closed_deals = models.PositiveIntegerField(default=0)
+    won_deals = models.PositiveIntegerField(default=0)
+    cycle_days = models.JSONField(default=list, blank=True, help_text="Won deals, sorted.")
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.stage_id}: {self.won_deals}/{self.closed_deals}"

@@ -44,6 +44,7 @@ from .models import (
     ExchangeRate,
     ForecastCategory,
     Quota,
+    StageConversion,
     StageForecastCategory,
 )
 from .periods import Period
@@ -52,6 +53,7 @@ CENT = Decimal("0.01")
 COMMIT_FROM, BEST_CASE_FROM = 75, 40  # default categories by stage probability (%)
 HISTORY_YEARS = 2  # closed opportunities older than this do not inform the forecast
 OPPORTUNITIES_PER_CATEGORY = 50
+REFRESH_AFTER = datetime.timedelta(hours=1)  # the stage-conversion rollup's useful life
 
 
 def cents(value: Decimal) -> Decimal:
@@ -336,6 +338,27 @@ def _name_rows(teams: dict[Any, TeamRollup], owners: dict[tuple[Any, Any], Owner
         row.owner = by_owner.get(owner_id) if owner_id is not None else None
 
 
+def stage_histories(*, today: datetime.date | None = None) -> dict[int, forecasting.StageHistory]:
+    """Win rates and cycle times per open stage, from the rollup (`StageConversion`); the
+    rollup is refreshed first when it is empty or older than `REFRESH_AFTER` (the periodic
+    job normally keeps it fresh, so a page view reads a few rows)."""
+    rows = list(StageConversion.objects.all())
+    stale = timezone.now() - REFRESH_AFTER
+    if not rows or min(r.refreshed_at for r in rows) < stale:
+        from . import services
+
+        rows = services.stage_conversions_refresh(today=today)
+    return {
+        r.stage_id: forecasting.StageHistory(
+            stage_id=r.stage_id,
+            deals=r.closed_deals,
+            won=r.won_deals,
+            cycle_days=[int(d) for d in r.cycle_days],
+        )
+        for r in rows
+    }
+
+
 def stage_visits(*, since: datetime.date) -> list[forecasting.StageVisit]:
     """First entries of closed opportunities (closed since `since`) into open stages. The
     whole organisation's history informs the rates: they are statistics, not records."""
@@ -348,21 +371,15 @@ def stage_visits(*, since: datetime.date) -> list[forecasting.StageVisit]:
             opportunity__stage__kind__in=[Stage.Kind.WON, Stage.Kind.LOST],
             to_stage__kind=Stage.Kind.OPEN,
         )
+        .annotate(closed_on=TruncDate("opportunity__closed_at"))
         .order_by()
-        .values(
-            "opportunity_id", "to_stage_id", "opportunity__closed_at", "opportunity__stage__kind"
-        )
-        .annotate(entered=Min("changed_at"))
+        .values_list("opportunity_id", "to_stage_id", "closed_on", "opportunity__stage__kind")
+        .annotate(entered_on=Min(TruncDate("changed_at")))
     )
+    won = Stage.Kind.WON.value
     return [
-        forecasting.StageVisit(
-            opportunity_id=r["opportunity_id"],
-            stage_id=r["to_stage_id"],
-            entered_on=timezone.localtime(r["entered"]).date(),
-            closed_on=timezone.localtime(r["opportunity__closed_at"]).date(),
-            won=r["opportunity__stage__kind"] == Stage.Kind.WON,
-        )
-        for r in rows
+        forecasting.StageVisit(opportunity_id, stage_id, entered_on, closed_on, kind == won)
+        for opportunity_id, stage_id, closed_on, kind, entered_on in rows
     ]
 
 
@@ -376,9 +393,7 @@ def history_forecast(
 ) -> forecasting.HistoryForecast:
     """The forecast from history for the open deals of `base` (every open deal may close in
     the period, whatever its expected close date), grouped in SQL."""
-    histories = forecasting.stage_histories(
-        stage_visits(since=today - datetime.timedelta(days=365 * HISTORY_YEARS))
-    )
+    histories = stage_histories(today=today)
     in_period = Case(
         When(expected_close_date__range=(period.start, period.end), then=Value(True)),
         default=Value(False),

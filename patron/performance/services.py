@@ -6,6 +6,7 @@ Each service checks the actor's permission (an `actor` of None is the system), v
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,10 +17,10 @@ from django.utils import timezone
 from patron.core import audit
 from patron.core.permissions import require, require_record
 from patron.core.versioning import save_versioned
-from patron.sales.models import Opportunity
+from patron.sales.models import Opportunity, Stage
 from patron.utils.fields import only_known
 
-from .models import Category, CommissionAssignment, ForecastCategory, Quota
+from .models import Category, CommissionAssignment, ForecastCategory, Quota, StageConversion
 
 QUOTA_FIELDS = ["owner", "team", "period_kind", "period_start", "amount", "currency"]
 QUOTA_UPDATE_FIELDS = ["amount", "currency"]
@@ -145,3 +146,31 @@ def commission_assignment_create(*, actor: Any, data: Mapping[str, Any]) -> Comm
     assignment.save()
     audit.record_create(actor=actor, obj=assignment, fields=ASSIGNMENT_FIELDS)
     return assignment
+
+
+@transaction.atomic
+def stage_conversions_refresh(*, today: datetime.date | None = None) -> list[StageConversion]:
+    """Recompute the stage-conversion rollup from the stage history of the opportunities
+    closed in the last `HISTORY_YEARS` years (a system job: no actor, no audit)."""
+    from . import forecasting, selectors
+
+    today = today or timezone.localdate()
+    since = today - datetime.timedelta(days=365 * selectors.HISTORY_YEARS)
+    histories = forecasting.stage_histories(selectors.stage_visits(since=since))
+    now = timezone.now()
+    # A row for every open stage, with or without history: an empty rollup is fresh too.
+    rows = []
+    for stage_id in Stage.objects.filter(kind=Stage.Kind.OPEN).values_list("id", flat=True):
+        history = histories.get(stage_id) or forecasting.StageHistory(stage_id=stage_id)
+        rows.append(
+            StageConversion(
+                stage_id=stage_id,
+                closed_deals=history.deals,
+                won_deals=history.won,
+                cycle_days=history.cycle_days,
+                refreshed_at=now,
+            )
+        )
+    StageConversion.objects.all().delete()
+    StageConversion.objects.bulk_create(rows)
+    return rows

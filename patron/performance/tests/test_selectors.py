@@ -456,3 +456,21 @@ def test_statement_on_paid_invoices(admin_user, rep_north, plan):
         (invoice.pk, D("500.00"), D("10.00"))
     ]
     assert statement.total == D("10.00")
+
+
+def test_history_is_read_from_the_rollup_and_refreshed_when_stale(admin_user, rep_north, account):
+    from django.utils import timezone
+
+    from patron.performance.models import StageConversion
+
+    closed = datetime.date(2026, 9, 15)
+    closed_deal(
+        rep_north, account, won=True, closed=closed, entered=closed - datetime.timedelta(days=7)
+    )
+    assert selectors.stage_histories(today=TODAY)[stage("Proposal").pk].cycle_days == [7]
+    closed_deal(rep_north, account, won=False, closed=closed)
+    # Fresh: the rollup is read as it is.
+    assert selectors.stage_histories(today=TODAY)[stage("Proposal").pk].deals == 1
+    StageConversion.objects.update(refreshed_at=timezone.now() - datetime.timedelta(hours=2))
+    history = selectors.stage_histories(today=TODAY)[stage("Proposal").pk]
+    assert (history.deals, history.won) == (2, 1)
