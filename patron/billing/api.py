@@ -22,6 +22,7 @@ from .models import Invoice, InvoiceLine
 from .schemas import (
     CreditNoteIn,
     EconomicsOut,
+    FromOrderIn,
     InvoiceIn,
     InvoiceOut,
     InvoicePage,
@@ -34,7 +35,7 @@ from .schemas import (
 
 router = Router()
 
-REFERENCES = {"account_id": "account", "contact_id": "contact"}
+REFERENCES = {"account_id": "account", "contact_id": "contact", "order_id": "order"}
 LIST_PARAMETERS = ("ordering", "cursor", "limit")
 PDF_RESPONSE = {
     "responses": {"200": {"content": {"application/pdf": {"schema": {"type": "string"}}}}}
@@ -133,6 +134,22 @@ def invoice_create(request: HttpRequest, payload: InvoiceIn):
         data.pop("currency", None)
     try:
         invoice = services.invoice_create(actor=user, data=_resolve(user, data), lines=lines)
+    except ValidationError as exc:
+        raise _rename_errors(exc) from None
+    return Status(201, _detail(user, invoice.pk))
+
+
+@router.post("/invoices/from-order", response={201: InvoiceOut, **ERRORS}, tags=["Invoices"])
+@idempotent
+def invoice_from_order(request: HttpRequest, payload: FromOrderIn):
+    """A draft invoice copying a confirmed or fulfilled order (its lines with their unit-cost
+    snapshots); the order is marked invoiced in the same transaction."""
+    user = _actor(request)
+    order = selectors.order_visible(user=user).filter(pk=payload.order_id).first()
+    if order is None:
+        raise ValidationError({"order_id": [f"There is no order with id {payload.order_id}."]})
+    try:
+        invoice = services.invoice_from_order(actor=user, order=order)
     except ValidationError as exc:
         raise _rename_errors(exc) from None
     return Status(201, _detail(user, invoice.pk))

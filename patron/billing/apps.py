@@ -21,3 +21,9 @@ class BillingConfig(AppConfig):
             panels.RecordPanel("economics", "Customer economics", "economics_panel", "invoice.view")
         )
         jobs.register_periodic("billing-overdue", 24 * 3600, periodic)
+
+        from patron.commerce import selectors as commerce_selectors
+
+        from .services import unpaid_total
+
+        commerce_selectors.register_exposure_source(unpaid_total)

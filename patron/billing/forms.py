@@ -60,7 +60,7 @@ class LineForm(forms.Form):
         max_value=100,
     )
     tax_rate = forms.DecimalField(
-        required=False, label="Tax %", max_digits=5, decimal_places=2, min_value=0, max_value=100
+        required=False, label="Tax %", max_digits=6, decimal_places=3, min_value=0, max_value=100
     )
     unit_cost = forms.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False)
 

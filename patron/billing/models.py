@@ -110,6 +110,14 @@ class Invoice(models.Model):
         on_delete=models.SET_NULL,
         related_name="invoices",
     )
+    order = models.ForeignKey(
+        "commerce.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        help_text="The order this invoice bills.",
+    )
     credit_of = models.ForeignKey(
         "self",
         null=True,
@@ -122,6 +130,13 @@ class Invoice(models.Model):
     issue_date = models.DateField(null=True, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(default=30)
     due_date = models.DateField(null=True, blank=True)
+    discount_percent = models.DecimalField(
+        "document discount (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=ZERO,
+        validators=[PERCENT_MIN, PERCENT_MAX],
+    )
     notes = models.TextField(blank=True, max_length=4000)
     reason = models.CharField(max_length=300, blank=True, help_text="Why a credit note or void.")
     net_total = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
@@ -199,7 +214,10 @@ class InvoiceLine(models.Model):
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField(default=0)
-    sku = models.CharField(max_length=64, blank=True)
+    product = models.ForeignKey(
+        "commerce.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sku = models.CharField(max_length=64, blank=True, help_text="The product's SKU, as invoiced.")
     description = models.CharField(max_length=500)
     quantity = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("1"))
     unit_price = models.DecimalField(
@@ -209,7 +227,7 @@ class InvoiceLine(models.Model):
         max_digits=5, decimal_places=2, default=ZERO, validators=[PERCENT_MIN, PERCENT_MAX]
     )
     tax_rate = models.DecimalField(
-        max_digits=5, decimal_places=2, default=ZERO, validators=[PERCENT_MIN, PERCENT_MAX]
+        max_digits=6, decimal_places=3, default=ZERO, validators=[PERCENT_MIN, PERCENT_MAX]
     )
     unit_cost = models.DecimalField(
         max_digits=14, decimal_places=4, default=ZERO, validators=[MinValueValidator(0)]

@@ -33,13 +33,20 @@ class InvoiceRef(Schema):
     number: str = Field(..., alias="number_display")
 
 
+class OrderRef(Schema):
+    id: int
+    number: str
+
+
 class LineIn(InputSchema):
     description: str = Field(..., min_length=1, max_length=500)
     sku: str = Field("", max_length=64)
     quantity: decimal.Decimal = Field(..., gt=0, max_digits=12, decimal_places=3)
     unit_price: decimal.Decimal = Field(..., ge=0, max_digits=14, decimal_places=4)
     discount_percent: decimal.Decimal = Percent
-    tax_rate: decimal.Decimal = Percent
+    tax_rate: decimal.Decimal = Field(
+        decimal.Decimal("0"), ge=0, le=100, max_digits=6, decimal_places=3
+    )
     unit_cost: decimal.Decimal = Field(
         decimal.Decimal("0"),
         ge=0,
@@ -90,6 +97,7 @@ class InvoiceSummaryOut(Schema):
     account: RecordRef
     contact: ContactRef | None
     credit_of: InvoiceRef | None
+    order: OrderRef | None
     currency: str
     issue_date: datetime.date | None
     payment_terms_days: int

@@ -29,7 +29,7 @@ def invoice_visible(*, user: Any, action: str = "view") -> QuerySet[Invoice]:
 
 def invoices_for_list(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
     """What a list row shows, in a fixed number of queries."""
-    return queryset.select_related("account", "contact", "series", "credit_of")
+    return queryset.select_related("account", "contact", "series", "credit_of", "order")
 
 
 def invoice_get(*, user: Any, pk: int, action: str = "view") -> Invoice:
@@ -75,6 +75,28 @@ def invoices_overdue(*, user: Any, today: datetime.date | None = None) -> QueryS
 
 def invoices_for_account(*, user: Any, account: Account) -> QuerySet[Invoice]:
     return invoices_for_list(invoice_visible(user=user).filter(account=account))
+
+
+def orders_to_invoice(*, user: Any, account: Account | None = None) -> QuerySet[Any]:
+    """Confirmed or fulfilled orders the user may see that no live invoice bills yet."""
+    from patron.commerce.models import Order
+
+    queryset = (
+        Order.objects.restrict(user, "view")
+        .filter(status__in=("confirmed", "fulfilled"))
+        .exclude(invoices__status__in=[s for s in Invoice.Status.values if s != "void"])
+        .select_related("account")
+        .order_by("-created_at", "-id")
+    )
+    if account is not None:
+        queryset = queryset.filter(account=account)
+    return queryset
+
+
+def order_visible(*, user: Any) -> QuerySet[Any]:
+    from patron.commerce.models import Order
+
+    return Order.objects.restrict(user, "view")
 
 
 # --- customer economics --------------------------------------------------------------------------

@@ -39,10 +39,12 @@ INVOICE_FIELDS = [
     "account",
     "contact",
     "credit_of",
+    "order",
     "currency",
     "issue_date",
     "payment_terms_days",
     "due_date",
+    "discount_percent",
     "notes",
     "reason",
     "net_total",
@@ -53,8 +55,17 @@ INVOICE_FIELDS = [
     "overdue_since",
 ]
 # What a draft's author sets; the rest follows from issuing, payments and credit notes.
-DRAFT_FIELDS = ["account", "contact", "currency", "issue_date", "payment_terms_days", "notes"]
+DRAFT_FIELDS = [
+    "account",
+    "contact",
+    "currency",
+    "issue_date",
+    "payment_terms_days",
+    "discount_percent",
+    "notes",
+]
 LINE_FIELDS = [
+    "product",
     "sku",
     "description",
     "quantity",
@@ -127,6 +138,11 @@ def _build_lines(invoice: Invoice, raw_lines: Sequence[Mapping[str, Any]]) -> li
             errors[f"lines.{position}.{name}"] = ["Unknown field."]
         values = {k: v for k, v in raw.items() if k in LINE_FIELDS or k == "credited_line"}
         line = InvoiceLine(invoice=invoice, position=position, **values)
+        if line.product is not None:
+            # Snapshots of the product as invoiced: later catalogue changes do not move them.
+            line.sku = line.sku or line.product.sku
+            if "unit_cost" not in values:
+                line.unit_cost = line.product.unit_cost
         if line.quantity is not None and line.quantity == 0:
             errors[f"lines.{position}.quantity"] = ["The quantity may not be zero."]
         elif line.quantity is not None and line.quantity < 0 and not invoice.is_credit_note:
@@ -151,9 +167,14 @@ def _build_lines(invoice: Invoice, raw_lines: Sequence[Mapping[str, Any]]) -> li
 
 
 def _set_totals(invoice: Invoice, lines: Iterable[InvoiceLine]) -> None:
-    totals = money.DocumentTotals.of(
-        [_line_amounts(line, invoice.currency) for line in lines], currency=invoice.currency
-    )
+    try:
+        totals = money.DocumentTotals.of(
+            [_line_amounts(line, invoice.currency) for line in lines],
+            currency=invoice.currency,
+            discount_percent=invoice.discount_percent,
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"discount_percent": [str(exc)]}) from None
     invoice.net_total = totals.net
     invoice.tax_total = totals.tax
     invoice.gross_total = totals.gross
@@ -299,8 +320,92 @@ def invoice_delete(*, actor: Any, invoice: Invoice) -> None:
         raise ValidationError(
             {"status": ["An issued invoice keeps its number and cannot be deleted; void it."]}
         )
+    if invoice.order_id is not None:
+        raise ValidationError(
+            {"order": ["This draft bills an order, which is marked invoiced: issue it instead."]}
+        )
     audit.record_delete(actor=actor, obj=invoice, fields=INVOICE_FIELDS)
     invoice.delete()
+
+
+ORDER_INVOICEABLE = ("confirmed", "fulfilled")
+
+
+@transaction.atomic
+def invoice_from_order(*, actor: Any, order: Any) -> Invoice:
+    """A draft invoice copying a confirmed or fulfilled order (customer, currency, discount,
+    lines with their unit-cost snapshots); the order is marked invoiced through commerce's
+    service, in the same transaction, so an order is invoiced once."""
+    from patron.commerce import documents as commerce_documents
+    from patron.commerce.models import Order
+
+    require(actor, "invoice.add")
+    require_record(actor, order, "view")
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status not in ORDER_INVOICEABLE:
+        raise ValidationError(
+            {
+                "order": [
+                    f"Only a confirmed or fulfilled order is invoiced; this one is {order.status}."
+                ]
+            }
+        )
+    if Invoice.objects.filter(order=order).exclude(status=Invoice.Status.VOID).exists():
+        raise ValidationError({"order": ["This order has already been invoiced."]})
+    reference = f"Order {order.number}"
+    if order.external_reference:
+        reference += f", your reference {order.external_reference}"
+    invoice = Invoice(
+        kind=Invoice.Kind.INVOICE,
+        series=default_series(InvoiceSeries.Kind.INVOICE),
+        account=order.account,
+        contact=order.contact,
+        order=order,
+        currency=order.currency,
+        discount_percent=order.discount_percent,
+        notes=reference,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    built = _build_lines(
+        invoice,
+        [
+            {
+                "product": line.product,
+                "sku": line.product.sku if line.product is not None else "",
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "discount_percent": line.discount_percent,
+                "tax_rate": line.tax_rate,
+                "unit_cost": line.unit_cost if line.unit_cost is not None else ZERO,
+            }
+            for line in order.lines.select_related("product").order_by("position", "id")
+        ],
+    )
+    if not built:
+        raise ValidationError({"order": ["This order has no lines to invoice."]})
+    _set_totals(invoice, built)
+    invoice.full_clean()
+    invoice.save()
+    for line in built:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(built)
+    audit.record_create(actor=actor, obj=invoice, fields=INVOICE_FIELDS)
+    commerce_documents.order_mark_invoiced(actor=actor, order=order)
+    return invoice
+
+
+def unpaid_total(account: Any, currency: str) -> Decimal:
+    """What the account still owes on issued invoices in `currency`: counted by commerce in
+    the account's credit exposure beside its open orders."""
+    open_invoices = Invoice.objects.filter(
+        account=account,
+        currency=currency,
+        kind=Invoice.Kind.INVOICE,
+        status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID],
+    ).values_list("gross_total", "amount_credited", "amount_paid")
+    owed = sum((gross - credited - paid for gross, credited, paid in open_invoices), ZERO)
+    return money.quantize(max(owed, ZERO), currency)
 
 
 # --- issuing -------------------------------------------------------------------------------------
@@ -535,6 +640,7 @@ def credit_note_create(
         contact=invoice.contact,
         credit_of=invoice,
         currency=invoice.currency,
+        discount_percent=invoice.discount_percent,
         payment_terms_days=0,
         reason=reason[:300],
         created_by=actor if getattr(actor, "pk", None) else None,
@@ -543,6 +649,7 @@ def credit_note_create(
         note,
         [
             {
+                "product": line.product,
                 "sku": line.sku,
                 "description": line.description,
                 "quantity": -quantity,

@@ -102,9 +102,21 @@ def _header_form(request: HttpRequest, data: Any = None, **kwargs: Any) -> Invoi
 
 
 def _render_form(
-    request: HttpRequest, form: InvoiceForm, lines: Any, invoice: Invoice | None, status: int
+    request: HttpRequest,
+    form: InvoiceForm,
+    lines: Any,
+    invoice: Invoice | None,
+    status: int,
+    orders: bool = False,
 ) -> HttpResponse:
-    context = {"form": form, "lines": lines, "invoice": invoice}
+    context: dict[str, Any] = {"form": form, "lines": lines, "invoice": invoice}
+    if orders:
+        user = request_user(request)
+        account_id = _int_param(request.GET.get("account") or request.POST.get("account"))
+        account = None
+        if account_id is not None:
+            account = customer_selectors.account_visible(user=user).filter(pk=account_id).first()
+        context["orders"] = list(selectors.orders_to_invoice(user=user, account=account)[:20])
     return render(request, "billing/invoice_form.html", context, status=status)
 
 
@@ -132,7 +144,23 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Draft invoice created. Issue it when it is ready.")
             return redirect("invoice_detail", pk=invoice.pk)
     status = 400 if request.method == "POST" else 200
-    return _render_form(request, form, lines, None, status)
+    return _render_form(request, form, lines, None, status, orders=True)
+
+
+@require_POST
+@login_required
+@domain_errors
+def invoice_from_order(request: HttpRequest, order_id: int) -> HttpResponse:
+    """One click: a draft invoice copying the order, which is marked invoiced."""
+    user = request_user(request)
+    order = selectors.order_visible(user=user).get(pk=order_id)
+    try:
+        invoice = services.invoice_from_order(actor=user, order=order)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(reverse("invoice_create") + f"?account={order.account_id}")
+    messages.success(request, f"Draft invoice created from order {order.number}.")
+    return redirect("invoice_detail", pk=invoice.pk)
 
 
 @require_http_methods(["GET", "POST"])
