@@ -290,3 +290,30 @@ def test_opportunity_products_through_the_api(api_as, rep_north, account_north, 
         == 204
     )
     assert Opportunity.objects.get().amount == D("0")
+
+
+def test_lists_read_a_fixed_number_of_queries(api_as, rep_north, account_north, eur_list, widget):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = api_as(rep_north)
+
+    def add(count):
+        for _ in range(count):
+            documents.quote_create(
+                actor=rep_north,
+                data={"account": account_north},
+                lines=[{"product": widget, "quantity": D("1")}],
+            )
+            assert _post(api, "/orders", _order_body(account_north)).status_code == 201
+
+    def queries(path):
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(path).status_code == 200
+        return len(captured.captured_queries)
+
+    add(2)
+    few = {path: queries(path) for path in ("/quotes", "/orders")}
+    add(6)
+    assert {path: queries(path) for path in ("/quotes", "/orders")} == few
+    assert len(api.get("/orders").json()["results"]) == 8
