@@ -738,7 +738,7 @@ def invoices_mark_overdue(*, today: datetime.date | None = None) -> list[Invoice
     invoice is marked once."""
     today = today or timezone.localdate()
     candidates = (
-        Invoice.objects.select_for_update()
+        Invoice.objects.select_for_update(of=("self",))
         .filter(
             kind=Invoice.Kind.INVOICE,
             status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID],
