@@ -22,6 +22,7 @@ opportunity's expected close date. Both are reported, so the page can say so.
 from __future__ import annotations
 
 import datetime
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -147,18 +148,18 @@ def chance_closes_in_period(
     end: datetime.date,
 ) -> Decimal:
     """P(closes between `start` and `end` | it wins, has been in the stage since `entered_on`
-    and is still open today), from the stage's won cycle times."""
+    and is still open today), from the stage's won cycle times (sorted)."""
     if end < today:
         return Decimal("0")
     already = (today - entered_on).days
-    possible = [c for c in cycle_days if c >= already]
+    possible = len(cycle_days) - bisect_left(cycle_days, already)
     if not possible:
         # Older than every won deal from this stage: if it wins, it wins now.
         return Decimal("1") if start <= today <= end else Decimal("0")
     first = max(already, (start - entered_on).days)
     last = (end - entered_on).days
-    hits = sum(1 for c in possible if first <= c <= last)
-    return Decimal(hits) / Decimal(len(possible))
+    hits = max(0, bisect_right(cycle_days, last) - bisect_left(cycle_days, first))
+    return Decimal(hits) / Decimal(possible)
 
 
 def forecast_from_history(
