@@ -317,6 +317,8 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, "Choose one of the proposed records or a new one.")
         except ConflictError:
             conflict = True
+        except PermissionDeniedError as exc:
+            form.add_error(None, f"{exc} Ask a manager to convert this lead.")
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:

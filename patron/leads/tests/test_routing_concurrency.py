@@ -15,7 +15,7 @@ pytestmark = [
 ]
 
 
-def test_round_robin_never_hands_out_a_turn_twice():
+def test_round_robin_never_hands_out_a_turn_twice() -> None:
     """Eight leads created at the same moment by eight connections: the rule's pointer is
     locked, so each of four members gets exactly two."""
     team = TeamFactory(name="Inbound")

@@ -1,8 +1,11 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from patron.customers import services as customer_services
+from patron.customers.models import Contact
 from patron.leads import services
 from patron.leads.models import AssignmentRule, Lead, ScoringRule, WebForm
 
@@ -157,3 +160,39 @@ def test_rules_page_for_managers_only(manager_north, rep_north, marketer):
 def test_nav_link_for_lead_viewers(rep_north):
     page = _client(rep_north).get("/leads/").content.decode()
     assert 'href="/leads/"' in page
+
+
+def test_convert_refused_by_role_is_explained_and_writes_nothing(marketer):
+    lead = make_lead(marketer, first_name="Mo", email="mo@example.com", company="Mo Ltd")
+    response = _client(marketer).post(
+        f"/leads/{lead.pk}/convert/", {"contact": "new", "account": "new", "version": lead.version}
+    )
+    assert response.status_code == 400
+    assert b"does not allow account add" in response.content
+    lead.refresh_from_db()
+    assert lead.status == "new"
+    assert not Contact.objects.exists()
+
+
+def test_web_form_admin_shows_the_snippet(admin_user):
+    admin_user.is_staff = True
+    admin_user.is_superuser = True
+    admin_user.save()
+    form = WebForm.objects.create(name="Demo", slug="demo", allowed_fields=["email", "phone"])
+    page = _client(admin_user).get(f"/admin/leads/webform/{form.pk}/change/").content.decode()
+    assert "http://testserver/leads/capture/demo/" in page
+    assert "&lt;input type=&quot;tel&quot; name=&quot;phone&quot;&gt;" in page
+
+
+def test_list_page_query_count_does_not_grow(admin_user, rep_north):
+    for i in range(3):
+        make_lead(admin_user, email=f"a{i}@example.com", owner=rep_north)
+    client = _client(admin_user)
+    client.get("/leads/")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/leads/")
+    for i in range(10):
+        make_lead(admin_user, email=f"b{i}@example.com", owner=rep_north)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/leads/")
+    assert len(many) == len(few)
