@@ -169,3 +169,30 @@ def test_permissions_and_visibility(api_as, rep_north, rep_south, manager_north,
     assert manager.post("/invoices", {"account_id": 10**12}).json()["errors"] == [
         {"field": "account_id", "message": f"There is no account with id {10**12}."}
     ]
+
+
+def test_list_query_count_is_fixed(api_as, manager_north, account_north, contact_north):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_issued(manager_north, account_north, contact=contact_north)
+    api = api_as(manager_north)
+    with CaptureQueriesContext(connection) as few:
+        assert len(api.get("/invoices").json()["results"]) == 1
+    for _ in range(4):
+        invoice = make_issued(manager_north, account_north, contact=contact_north)
+        services.credit_note_create(actor=manager_north, invoice=invoice, reason="Back")
+    with CaptureQueriesContext(connection) as more:
+        assert len(api.get("/invoices").json()["results"]) == 9
+    assert len(more.captured_queries) == len(few.captured_queries)
+
+
+def test_credit_note_and_draft_pdfs(api_as, manager_north, account_north):
+    invoice = make_issued(manager_north, account_north)
+    note = services.credit_note_create(actor=manager_north, invoice=invoice, reason="Back")
+    draft = make_draft(manager_north, account_north)
+    api = api_as(manager_north)
+    for document, filename in ((note, note.number_display), (draft, f"draft-{draft.pk}")):
+        response = api.get(f"/invoices/{document.pk}/pdf")
+        assert response.status_code == 200 and response.content.startswith(b"%PDF")
+        assert response["Content-Disposition"] == f'inline; filename="{filename}.pdf"'
