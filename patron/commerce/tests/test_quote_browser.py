@@ -33,6 +33,13 @@ def page(live_server):
         browser.close()
 
 
+def _screenshot(page, name):
+    """With PATRON_SCREENSHOTS set to a folder, keep a picture of each step there."""
+    folder = os.environ.get("PATRON_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, f"commerce-{name}.png"), full_page=True)
+
+
 def test_build_send_and_accept_a_quote(
     live_server, page, rep_north, account_north, widget, service_hour, eur_list
 ):
@@ -60,16 +67,14 @@ def test_build_send_and_accept_a_quote(
     page.click("#add-line")
     page.fill("input[name=lines-2-description]", "Travel")
     page.fill("input[name=lines-2-unit_price]", "40")
-    if os.environ.get("PATRON_SCREENSHOTS"):
-        page.screenshot(path="/tmp/commerce-quote-builder.png", full_page=True)
+    _screenshot(page, "quote-builder")
     page.click("button:has-text('Create quote')")
 
     quote = Quote.objects.get()
     page.wait_for_url(f"{base}/commerce/quotes/{quote.pk}/")
     # 29.97 + 160.00 + 40.00 net; 5.99 + 8.80 tax
     expect(page.locator("#gross-total")).to_have_text("244.76")
-    if os.environ.get("PATRON_SCREENSHOTS"):
-        page.screenshot(path="/tmp/commerce-quote-detail.png", full_page=True)
+    _screenshot(page, "quote-detail")
     page.click("#send-quote")
     expect(page.locator("#quote-status")).to_have_text("Sent")
     page.click("#accept-quote")
@@ -78,8 +83,7 @@ def test_build_send_and_accept_a_quote(
     expect(page.locator("#order-status")).to_have_text("Draft")
     page.click("#confirm-order")
     expect(page.locator("#order-status")).to_have_text("Confirmed")
-    if os.environ.get("PATRON_SCREENSHOTS"):
-        page.screenshot(path="/tmp/commerce-order-detail.png", full_page=True)
+    _screenshot(page, "order-detail")
     order.refresh_from_db()
     assert order.status == "confirmed"
     assert order.gross_total == quote.gross_total
