@@ -3,12 +3,13 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from patron.core.models import User
 from patron.core.tests.factories import TeamFactory, UserFactory, role
 from patron.leads import services
 from patron.leads.models import Lead
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="SQLite serialises every write anyway"
     ),
@@ -19,7 +20,9 @@ def test_round_robin_never_hands_out_a_turn_twice() -> None:
     """Eight leads created at the same moment by eight connections: the rule's pointer is
     locked, so each of four members gets exactly two."""
     team = TeamFactory(name="Inbound")
-    members = [UserFactory(username=f"rr{i}", role=role("sales_rep"), team=team) for i in range(4)]
+    for i in range(4):
+        UserFactory(username=f"rr{i}", role=role("sales_rep"), team=team)
+    member_ids = list(User.objects.filter(team__name="Inbound").values_list("pk", flat=True))
     services.assignment_rule_create(
         actor=None, data={"name": "RR", "kind": "round_robin", "team": team}
     )
@@ -42,4 +45,4 @@ def test_round_robin_never_hands_out_a_turn_twice() -> None:
         thread.join()
     assert errors == []
     owners = sorted(Lead.objects.values_list("owner_id", flat=True))
-    assert owners == sorted([m.pk for m in members] * 2)
+    assert owners == sorted(member_ids * 2)
