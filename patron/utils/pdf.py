@@ -197,7 +197,7 @@ def render_document(document: BusinessDocument) -> bytes:
     pdf.set_font(family, "", 9)
     headings = ("Description", "Quantity", "Unit price", "Discount", "Tax", f"Net ({currency})")
     with pdf.table(
-        col_widths=(78, 20, 26, 18, 14, 30),
+        col_widths=(70, 20, 26, 21, 15, 28),
         text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
         line_height=5.5,
         first_row_as_headings=True,
