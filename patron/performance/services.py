@@ -106,6 +106,10 @@ def forecast_category_set(
     change the opportunity and read forecasts may do it, as in Salesforce."""
     require(actor, "forecast.view")
     require_record(actor, opportunity, "change")
+    if opportunity.closed_at is not None:
+        raise ValidationError(
+            {"category": ["A closed opportunity's category follows its stage (won or lost)."]}
+        )
     if category is not None and category not in Category.values:
         raise ValidationError({"category": [f"Choose one of {', '.join(Category.values)}."]})
     current = ForecastCategory.objects.filter(opportunity=opportunity).first()

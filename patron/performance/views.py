@@ -127,6 +127,8 @@ def forecast_category(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except PermissionDeniedError as exc:
             error, status = str(exc), 403
+        except ValidationError as exc:
+            error, status = " ".join(exc.messages), 400
     if not wants_partial(request):
         if error:
             messages.error(request, error)

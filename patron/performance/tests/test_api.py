@@ -114,6 +114,12 @@ def test_set_forecast_category(api_as, rep_north, rep_south, deals):
         "/api" + url, '{"category": "maybe"}', content_type="application/json"
     )
     assert bad.status_code == 422
+    closed = api_as(rep_north).client.put(
+        f"/api/forecast/categories/{deals['won'].pk}",
+        '{"category": "commit"}',
+        content_type="application/json",
+    )
+    assert closed.status_code == 400
     other = api_as(rep_south).client.put(
         "/api" + url, '{"category": "commit"}', content_type="application/json"
     )
