@@ -303,6 +303,9 @@ def _economics_out(economics: selectors.Economics) -> dict[str, Any]:
         "rates": economics.rates,
         "documents": economics.documents,
         "other_currency_documents": economics.other_currency_documents,
+        "open_balance": economics.open_balance,
+        "overdue_balance": economics.overdue_balance,
+        "overdue_count": economics.overdue_count,
     }
 
 

@@ -225,3 +225,6 @@ class EconomicsOut(Schema):
     rates: dict[str, decimal.Decimal] = Field(..., description="Hourly cost per activity.")
     documents: int = Field(..., description="Issued invoices and credit notes counted.")
     other_currency_documents: int = Field(..., description="Documents in other currencies.")
+    open_balance: decimal.Decimal = Field(..., description="Still owed on issued invoices.")
+    overdue_balance: decimal.Decimal = Field(..., description="Of which past due.")
+    overdue_count: int

@@ -56,6 +56,17 @@ def payment_get(*, user: Any, pk: int, action: str = "view") -> Payment:
     return Payment.objects.restrict(user, action).select_related("invoice").get(pk=pk)
 
 
+def creditable_lines(invoice: Invoice) -> dict[int, tuple[InvoiceLine, Decimal]]:
+    """Each line of `invoice` (read through `restrict` by the caller) with the quantity not
+    yet given back by its credit notes."""
+    result: dict[int, tuple[InvoiceLine, Decimal]] = {}
+    lines = InvoiceLine.objects.filter(invoice=invoice).prefetch_related("credits")
+    for line in lines.order_by("position", "id"):
+        credited = sum((-c.quantity for c in line.credits.all()), ZERO)
+        result[line.pk] = (line, line.quantity - credited)
+    return result
+
+
 def overdue_q(today: datetime.date | None = None) -> Q:
     """Issued invoices past their due date that still have a balance."""
     today = today or timezone.localdate()
@@ -148,6 +159,9 @@ class Economics:
     rates: dict[str, Decimal]
     documents: int
     other_currency_documents: int
+    open_balance: Decimal = ZERO  # still owed on issued invoices
+    overdue_balance: Decimal = ZERO  # of which past due
+    overdue_count: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -231,7 +245,19 @@ def _economics(
                 cost_to_serve=figures.cost_to_serve,
             )
         )
+    owed = counted.filter(kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES)
+    open_balance, overdue_balance, overdue_count = ZERO, ZERO, 0
+    for invoice in owed.only(
+        "kind", "status", "due_date", "gross_total", "amount_credited", "amount_paid"
+    ):
+        open_balance += max(invoice.balance, ZERO)
+        if invoice.is_overdue(today):
+            overdue_balance += invoice.balance
+            overdue_count += 1
     return Economics(
+        open_balance=open_balance,
+        overdue_balance=overdue_balance,
+        overdue_count=overdue_count,
         currency=currency,
         lifetime=lifetime,
         months=months,

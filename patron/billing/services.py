@@ -29,6 +29,7 @@ from patron.utils import money
 from patron.utils.fields import only_known
 
 from .models import Invoice, InvoiceLine, InvoiceSeries, Payment
+from .selectors import creditable_lines
 
 INVOICE_FIELDS = [
     "kind",
@@ -577,15 +578,6 @@ def payment_reverse(*, actor: Any, payment: Payment, reason: str) -> Payment:
 # --- credit notes and void -----------------------------------------------------------------------
 
 
-def _creditable(invoice: Invoice) -> dict[int, tuple[InvoiceLine, Decimal]]:
-    """Each line of `invoice` with the quantity not yet credited."""
-    result: dict[int, tuple[InvoiceLine, Decimal]] = {}
-    for line in invoice.lines.prefetch_related("credits").order_by("position", "id"):
-        credited = sum((-c.quantity for c in line.credits.all()), ZERO)
-        result[line.pk] = (line, line.quantity - credited)
-    return result
-
-
 @transaction.atomic
 def credit_note_create(
     *,
@@ -610,7 +602,7 @@ def credit_note_create(
         raise ValidationError(
             {"invoice": [f"A {invoice.get_status_display().lower()} invoice cannot be credited."]}
         )
-    creditable = _creditable(invoice)
+    creditable = creditable_lines(invoice)
     wanted: list[tuple[InvoiceLine, Decimal]] = []
     if lines is None:
         wanted = [(line, left) for line, left in creditable.values() if left > 0]

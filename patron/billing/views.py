@@ -4,6 +4,7 @@ and contact pages. Parse, call, render — nothing else."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -227,6 +228,11 @@ def _detail(
         and can(user, "invoice.add")
         and not invoice.is_credit_note
         and invoice.status not in (Invoice.Status.DRAFT, Invoice.Status.VOID),
+        "creditable": [
+            (line, left) for line, left in selectors.creditable_lines(invoice).values() if left > 0
+        ]
+        if not invoice.is_credit_note and not invoice.is_draft
+        else [],
         "payment_form": payment_form
         or PaymentForm(
             initial={
@@ -297,7 +303,8 @@ def invoice_void(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 def invoice_credit(request: HttpRequest, pk: int) -> HttpResponse:
-    """A credit note for everything not yet credited (part of an invoice: through the API)."""
+    """A credit note for the quantities given per line (`credit_<line id>`), or, with none
+    given, for everything not yet credited."""
     user = request_user(request)
     invoice = selectors.invoice_get(user=user, pk=pk)
     form = ReasonForm(request.POST)
@@ -305,10 +312,32 @@ def invoice_credit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Say why the invoice is credited.")
         return redirect("invoice_detail", pk=pk)
     reason = form.cleaned_data["reason"]
+    lines = None
+    wanted: dict[int, str] = {}
+    for name in request.POST:
+        key = name.removeprefix("credit_")
+        value = str(request.POST.get(name, "")).strip()
+        if name.startswith("credit_") and key.isdigit() and len(key) <= 18 and value:
+            wanted[int(key)] = value
+    if wanted:
+        by_id = selectors.creditable_lines(invoice)
+        lines = []
+        for line_id, text in wanted.items():
+            try:
+                quantity = Decimal(text)
+            except ArithmeticError:
+                messages.error(request, f"“{text}” is not a quantity.")
+                return redirect("invoice_detail", pk=pk)
+            if not quantity.is_finite():
+                messages.error(request, f"“{text}” is not a quantity.")
+                return redirect("invoice_detail", pk=pk)
+            lines.append({"line": by_id.get(line_id, (None, 0))[0], "quantity": quantity})
     return _after(
         request,
         pk,
-        lambda: services.credit_note_create(actor=user, invoice=invoice, reason=reason),
+        lambda: services.credit_note_create(
+            actor=user, invoice=invoice, reason=reason, lines=lines
+        ),
         "Credit note issued.",
     )
 
@@ -390,6 +419,7 @@ def economics_panel(request: HttpRequest, object_type: str, pk: int) -> HttpResp
     elif object_type == "contact":
         contact = Contact.objects.restrict(user, "view").get(pk=pk)
         economics = selectors.economics_for_contact(user=user, contact=contact)
+        list_url = reverse("invoice_list") + f"?contact={contact.pk}"
         new_url = ""
     else:
         raise Http404("Unknown record type")

@@ -114,6 +114,12 @@ def test_account_economics(book, manager_north, account_north):
     assert economics.lifetime.margin_percent == D("30.0")
     assert (economics.call_seconds, economics.meeting_minutes) == (2700, 60)
     assert (economics.documents, economics.other_currency_documents) == (3, 1)
+    # Owed: the older invoice's 360.00 (past due) and the recent one's 240.00 - 120.00 credited.
+    assert (economics.open_balance, economics.overdue_balance, economics.overdue_count) == (
+        D("480.00"),
+        D("360.00"),
+        1,
+    )
     assert len(economics.months) == 12
     assert economics.months[-1].month == months_ago(0)
     assert figures(economics.months[-1]) == (D("100.00"), D("40.00"), D("90.00"), D("-30.00"))

@@ -183,3 +183,25 @@ def test_economics_panel_on_account_and_contact(manager_north, account_north, co
     assert client.get(reverse("economics_panel", args=["deal", 1])).status_code == 404
     account_page = client.get(reverse("account_detail", args=[account_north.pk])).content.decode()
     assert reverse("economics_panel", args=["account", account_north.pk]) in account_page
+
+
+def test_partial_credit_note_through_the_ui(manager_north, account_north):
+    invoice = make_issued(manager_north, account_north)  # 2 widgets, 120.00
+    line = invoice.lines.get()
+    client = client_for(manager_north)
+    page = client.get(reverse("invoice_detail", args=[invoice.pk])).content.decode()
+    assert f'name="credit_{line.pk}"' in page and "up to 2" in page
+    client.post(
+        reverse("invoice_credit", args=[invoice.pk]), {"reason": "Broken", f"credit_{line.pk}": "1"}
+    )
+    note = invoice.credit_notes.get()
+    assert (note.gross_total, note.lines.get().quantity) == (Decimal("-60.00"), Decimal("-1"))
+    refused = client.post(
+        reverse("invoice_credit", args=[invoice.pk]),
+        {"reason": "Again", f"credit_{line.pk}": "5"},
+        follow=True,
+    )
+    assert "Only 1 left to credit." in refused.content.decode()
+    client.post(reverse("invoice_credit", args=[invoice.pk]), {"reason": "Rest"})
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.credit_notes.count()) == ("void", 2)
