@@ -196,3 +196,16 @@ def test_credit_note_and_draft_pdfs(api_as, manager_north, account_north):
         response = api.get(f"/invoices/{document.pk}/pdf")
         assert response.status_code == 200 and response.content.startswith(b"%PDF")
         assert response["Content-Disposition"] == f'inline; filename="{filename}.pdf"'
+
+
+def test_a_retried_payment_is_recorded_once(api_as, manager_north, account_north):
+    invoice = make_issued(manager_north, account_north)
+    api = api_as(manager_north)
+    api.headers["Idempotency-Key"] = "pay-inv-1"
+    first = api.post(f"/invoices/{invoice.pk}/payments", {"amount": "100.00"})
+    again = api.post(f"/invoices/{invoice.pk}/payments", {"amount": "100.00"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert Payment.objects.count() == 1
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("100.00")
