@@ -22,7 +22,7 @@ from patron.customers import selectors as customer_selectors
 from patron.customers.models import Account, Contact
 from patron.utils.cursor import paginate
 
-from . import capture, files, routing, selectors, services
+from . import capture, files, routing, scoring, selectors, services
 from .filters import LEAD_ORDERINGS, LeadFilterSet
 from .forms import (
     ActivityForm,
@@ -155,8 +155,6 @@ def _detail_context(user: User, lead: Lead, **extra: Any) -> dict[str, Any]:
 
 
 def _model_problem() -> str:
-    from . import scoring
-
     if scoring.current_model() is not None:
         return ""
     return scoring.history_problem() or "No model has been trained yet."
@@ -340,11 +338,11 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _rule_page(request: HttpRequest, **context: Any) -> HttpResponse:
     user = request_user(request)
-    from . import scoring
-
     model_row = selectors.scoring_model_current(user=user)
     context = {
-        "scoring_rules": list(selectors.scoring_rules_visible(user=user)),
+        "scoring_rules": [
+            (rule, scoring.rule_reason(rule)) for rule in selectors.scoring_rules_visible(user=user)
+        ],
         "assignment_rules": [
             (rule, routing.describe(rule)) for rule in selectors.assignment_rules_visible(user=user)
         ],
