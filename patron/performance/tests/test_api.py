@@ -197,3 +197,26 @@ def test_statements_endpoint(api_as, admin_user, rep_north, rep_north_2, deals):
     assert [line["opportunity_id"] for line in body["lines"]] == [deals["won"].pk]
     assert api_as(rep_north_2).get("/commission-statements").json() == []
     assert api_as(rep_north_2).get(f"/commission-statements/{assignment.pk}").status_code == 404
+
+
+def test_quota_create_is_idempotent_with_a_key(api_as, manager_north, rep_north):
+    api = api_as(manager_north)
+    api.headers["Idempotency-Key"] = "quota-q4-north"
+    body = {"owner_id": rep_north.pk, "period": "2026-Q4", "amount": "100.00"}
+    first = api.post("/quotas", body)
+    again = api.post("/quotas", body)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert Quota.objects.count() == 1
+
+
+def test_quota_list_query_count(
+    api_as, admin_user, rep_north, rep_south, django_assert_max_num_queries
+):
+    api = api_as(admin_user)
+    for period in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"):
+        for rep in (rep_north, rep_south):
+            api.post("/quotas", {"owner_id": rep.pk, "period": period, "amount": "1"})
+    with django_assert_max_num_queries(6):
+        assert len(api.get("/quotas").json()["results"]) == 8

@@ -157,3 +157,27 @@ def test_statement_pages(admin_user, rep_north, rep_north_2, deals):
         .status_code
         == 404
     )
+
+
+def test_quota_page_query_count(
+    admin_user, rep_north, rep_south, team_north, deals, django_assert_max_num_queries
+):
+    from patron.performance import services
+
+    client = client_for(admin_user)
+    client.get(reverse("quota_list"), {"period": "2026-Q4"})
+    start = datetime.date(2026, 10, 1)
+    for holder in ({"owner": rep_north}, {"owner": rep_south}, {"team": team_north}):
+        services.quota_create(
+            actor=admin_user,
+            data={
+                **holder,
+                "period_kind": "quarter",
+                "period_start": start,
+                "amount": Decimal("10"),
+                "currency": "EUR",
+            },
+        )
+    with django_assert_max_num_queries(14):
+        html = client.get(reverse("quota_list"), {"period": "2026-Q4"}).content.decode()
+    assert html.count("data-quota=") == 3
