@@ -694,8 +694,11 @@ def _validate_rule(rule: ScoringRule) -> None:
         raise ValidationError(errors)
 
 
-def _after_rules_changed() -> None:
-    transaction.on_commit(lambda: leads_rescore())
+def _rescore_after_commit() -> None:
+    """Rescore the open leads in the background once the change is committed."""
+    from .tasks import leads_rescore_task
+
+    transaction.on_commit(lambda: leads_rescore_task.enqueue())
 
 
 @transaction.atomic
@@ -705,7 +708,7 @@ def scoring_rule_create(*, actor: Any, data: Mapping[str, Any]) -> ScoringRule:
     _validate_rule(rule)
     rule.save()
     audit.record_create(actor=actor, obj=rule, fields=RULE_FIELDS)
-    _after_rules_changed()
+    _rescore_after_commit()
     return rule
 
 
@@ -723,7 +726,7 @@ def scoring_rule_update(
     changes = audit.diff(before, audit.snapshot(rule, RULE_FIELDS))
     if changes:
         audit.record(actor=actor, action="update", obj=rule, changes=changes)
-    _after_rules_changed()
+    _rescore_after_commit()
     return rule
 
 
@@ -732,7 +735,7 @@ def scoring_rule_delete(*, actor: Any, rule: ScoringRule) -> None:
     require_record(actor, rule, "delete")
     audit.record_delete(actor=actor, obj=rule, fields=RULE_FIELDS)
     rule.delete()
-    _after_rules_changed()
+    _rescore_after_commit()
 
 
 def _validate_assignment(rule: AssignmentRule) -> None:
@@ -800,8 +803,8 @@ def assignment_rule_delete(*, actor: Any, rule: AssignmentRule) -> None:
 
 @transaction.atomic
 def model_train(*, actor: Any) -> LeadScoringModel:
-    """Learn the conversion model from every lead with an outcome, store it, and rescore
-    the open leads with it. Too little history is a ValidationError saying so."""
+    """Learn the conversion model from every lead with an outcome, store it, and have the
+    open leads rescored with it. Too little history is a ValidationError saying so."""
     require(actor, "leadrule.change")
     try:
         pipeline, info = scoring.fit_model()
@@ -815,5 +818,5 @@ def model_train(*, actor: Any) -> LeadScoringModel:
     audit.record_create(
         actor=actor, obj=row, fields=["samples", "converted", "disqualified", "metrics"]
     )
-    leads_rescore()
+    _rescore_after_commit()
     return row

@@ -1,8 +1,11 @@
-"""Background work for leads: the daily retraining of the conversion model."""
+"""Background work for leads: rescoring the open leads after a rule or the model changed,
+and the daily retraining of the conversion model. Both are safe to run twice."""
 
 from __future__ import annotations
 
 import logging
+
+from django.tasks import task
 
 from . import scoring, services
 
@@ -18,3 +21,8 @@ def train_when_possible() -> bool:
         return False
     services.model_train(actor=None)
     return True
+
+
+@task()
+def leads_rescore_task() -> int:
+    return services.leads_rescore()

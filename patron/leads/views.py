@@ -396,7 +396,7 @@ def scoring_rule_edit(request: HttpRequest, pk: int | None = None) -> HttpRespon
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, "Scoring rule saved; leads are rescored.")
+            messages.success(request, "Scoring rule saved; open leads are being rescored.")
             return redirect(reverse("lead_rules") + "#scoring")
     if rule is None and request.method == "POST":
         return _rule_page(request, scoring_form=form, status=400)
@@ -468,6 +468,6 @@ def model_train(request: HttpRequest) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
-            request, f"Model trained on {row.samples} leads; open leads have new predictions."
+            request, f"Model trained on {row.samples} leads; open leads are being rescored."
         )
     return redirect(reverse("lead_rules") + "#model")

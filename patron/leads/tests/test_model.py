@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from patron.leads import scoring, services
+from patron.leads import scoring, services, tasks
 from patron.leads.models import Lead, LeadActivity, LeadScoringModel
 
 from .factories import make_lead
@@ -77,11 +77,12 @@ def test_learned_model_ranks_the_known_signal(admin_user):
     )
 
 
-def test_training_rescores_open_leads_and_cli_hook(admin_user):
+def test_training_rescores_open_leads_and_cli_hook(admin_user, django_capture_on_commit_callbacks):
     _history(60)
     waiting = make_lead(admin_user, job_title="Director")
     assert waiting.predicted_probability is None
-    call_command("leads", "train")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("leads", "train")
     waiting.refresh_from_db()
     assert waiting.predicted_probability is not None and waiting.predicted_probability > 0.5
     assert LeadScoringModel.objects.count() == 1
@@ -90,3 +91,11 @@ def test_training_rescores_open_leads_and_cli_hook(admin_user):
 def test_cli_train_without_history_fails_with_the_reason(db):
     with pytest.raises(CommandError, match="Not enough history"):
         call_command("leads", "train")
+
+
+def test_daily_job_trains_only_with_enough_history(db):
+    assert tasks.train_when_possible() is False
+    assert not LeadScoringModel.objects.exists()
+    _history(40)
+    assert tasks.train_when_possible() is True
+    assert LeadScoringModel.objects.get().samples == 40
