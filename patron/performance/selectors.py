@@ -477,7 +477,15 @@ def forecast_category_override(*, opportunity: Opportunity) -> ForecastCategory 
 
 
 def quota_visible(*, user: Any, action: str = "view") -> QuerySet[Quota]:
-    return Quota.objects.restrict(user, action).select_related("owner", "team")
+    """Quotas `user` may see: a rep their own and their team's (never another rep's, even
+    when records are shared); a manager their team's and its reps'; an administrator all."""
+    queryset = Quota.objects.restrict(user, action).select_related("owner", "team")
+    if user is None or not user.is_authenticated or user.sees_all_records or user.manages_team:
+        return queryset
+    mine = Q(owner=user)
+    if user.team_id is not None:
+        mine |= Q(owner__isnull=True, team_id=user.team_id)
+    return queryset.filter(mine)
 
 
 def quota_get(*, user: Any, pk: int, action: str = "view") -> Quota:

@@ -301,6 +301,13 @@ def test_attainment_per_rep_and_team(admin_user, quotas):
     assert south.not_converted == {"GBP": D("1100")}
 
 
+def test_reps_see_their_own_quota_and_their_teams_even_when_records_are_shared(
+    rep_north, rep_north_2, quotas
+):
+    seen = {a.quota.pk for a in selectors.attainment(user=rep_north_2, period=Q4)}
+    assert seen == {quotas["team"].pk}  # not rep_north's
+
+
 def test_attainment_shows_reps_their_own_and_managers_their_team(
     rep_north, manager_north, rep_south, set_visibility, quotas
 ):
