@@ -24,7 +24,7 @@ from patron.core.exceptions import ConflictError
 from patron.core.permissions import may, require, require_record
 from patron.customers import services as customer_services
 from patron.utils.fields import only_known
-from patron.utils.money import ZERO, format_amount
+from patron.utils.money import ZERO, DocumentTotals, format_amount
 
 from . import selectors
 from .models import (
@@ -288,6 +288,27 @@ def _order_subject(order: Order, verb: str) -> str:
 
 
 # --- quotes ----------------------------------------------------------------------------------
+
+
+def quote_preview(
+    *, actor: Any, data: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
+) -> tuple[list[QuoteLine], DocumentTotals]:
+    """The priced lines and totals a quote with this price list, currency, discount and these
+    lines would have, computed as `quote_create` does; nothing is saved (the builder's live
+    totals)."""
+    require(actor, "quote.add")
+    data = only_known(data, ["price_list", "currency", "discount_percent"])
+    quote = Quote(**data)
+    if "currency" not in data and data.get("price_list") is not None:
+        quote.currency = data["price_list"].currency
+    _check_references(actor, data)
+    _resolve_price_list(quote, today=timezone.localdate())
+    built = _build_lines(QuoteLine, lines, currency=quote.currency, price_list=quote.price_list)
+    try:
+        totals = quote.totals(built)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(str(exc)) from None
+    return built, totals
 
 
 @transaction.atomic

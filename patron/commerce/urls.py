@@ -21,6 +21,7 @@ urlpatterns = [
     path("quotes/", views.quote_list, name="quote_list"),
     path("quotes/new/", views.quote_edit, name="quote_create"),
     path("quotes/line-row/", views.quote_line_row, name="quote_line_row"),
+    path("quotes/preview/", views.quote_preview, name="quote_preview"),
     path("quotes/<int:pk>/", views.quote_detail, name="quote_detail"),
     path("quotes/<int:pk>/edit/", views.quote_edit, name="quote_edit"),
     path("quotes/<int:pk>/pdf/", views.quote_pdf, name="quote_pdf"),

@@ -458,6 +458,36 @@ def quote_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "commerce/quote_form.html", context, status=status)
 
 
+@require_POST
+@login_required
+@domain_errors
+def quote_preview(request: HttpRequest) -> HttpResponse:
+    """htmx: the builder's live totals, priced as saving would price them; nothing is saved."""
+    user = request_user(request)
+    form, formset = _quote_forms(request, None, initial={}, lines=[])
+    form.is_valid()  # the account may still be missing: the totals do not need it
+    context: dict[str, Any] = {"problem": ""}
+    if not formset.is_valid():
+        context["problem"] = "Totals appear when every line is complete."
+    else:
+        data = {
+            name: form.cleaned_data[name]
+            for name in ("price_list", "currency", "discount_percent")
+            if form.cleaned_data.get(name) not in (None, "")
+        }
+        if "currency" in data:
+            data["currency"] = data["currency"].upper()
+        try:
+            lines, totals = documents.quote_preview(
+                actor=user, data=data, lines=_line_rows(formset)
+            )
+        except ValidationError as exc:
+            context["problem"] = " ".join(exc.messages[:3])
+        else:
+            context.update({"lines": lines, "totals": totals, "currency": totals.currency})
+    return render(request, "commerce/partials/builder_totals.html", context)
+
+
 @login_required
 @domain_errors
 def quote_line_row(request: HttpRequest) -> HttpResponse:

@@ -67,6 +67,7 @@ def test_build_send_and_accept_a_quote(
     page.click("#add-line")
     page.fill("input[name=lines-2-description]", "Travel")
     page.fill("input[name=lines-2-unit_price]", "40")
+    expect(page.locator("#preview-gross")).to_have_text("244.76")
     _screenshot(page, "quote-builder")
     page.click("button:has-text('Create quote')")
 

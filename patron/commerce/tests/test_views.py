@@ -202,3 +202,27 @@ def test_opportunity_products_page_and_quote_from_it(rep_north, account_north, w
     assert response["Location"] == reverse("quote_edit", args=[quote.pk])
     assert quote.opportunity == opportunity
     assert quote.net_total == D("39.96")
+
+
+def test_builder_previews_totals_without_saving(rep_north, widget, eur_list):
+    client = client_for(rep_north)
+    form = {
+        "account": "",
+        "discount_percent": "10",
+        "lines-TOTAL_FORMS": "2",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-product": widget.pk,
+        "lines-0-quantity": "3",
+        "lines-1-description": "Fee",
+        "lines-1-quantity": "1",
+        "lines-1-unit_price": "10",
+    }
+    body = client.post(reverse("quote_preview"), form, headers={"HX-Request": "true"})
+    text = body.content.decode()
+    # 29.97 + 10.00 = 39.97, less 10 %: 26.97 + 9.00 = 35.97; tax 20 % of 26.97 = 5.39
+    assert 'id="preview-net">35.97<' in text
+    assert "<strong>41.36</strong>" in text
+    form["lines-1-unit_price"] = ""
+    text = client.post(reverse("quote_preview"), form).content.decode()
+    assert "Give a unit price" in text
+    assert not Quote.objects.exists()
