@@ -19,14 +19,23 @@ LEAD_ORDERINGS = {
 }
 
 
+SCORE_BOUNDS = {"min_value": -1_000_000, "max_value": 1_000_000}
+
+
 class LeadFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Name, email or company contains")
     status = django_filters.MultipleChoiceFilter(choices=Lead.Status.choices, label="Status")
     source = django_filters.ChoiceFilter(choices=Lead.Source.choices, label="Source")
     owner = django_filters.CharFilter(method="filter_owner", label="Owner (user id, 'me', 'none')")
-    team = django_filters.NumberFilter(field_name="team_id", label="Team")
-    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score ≥")
-    max_score = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score ≤")
+    team = django_filters.NumberFilter(
+        field_name="team_id", label="Team", min_value=1, max_value=2**63 - 1
+    )
+    min_score = django_filters.NumberFilter(
+        field_name="score", lookup_expr="gte", label="Score ≥", **SCORE_BOUNDS
+    )
+    max_score = django_filters.NumberFilter(
+        field_name="score", lookup_expr="lte", label="Score ≤", **SCORE_BOUNDS
+    )
     campaign = django_filters.CharFilter(field_name="campaign", lookup_expr="iexact")
     country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
 

@@ -344,9 +344,12 @@ UTM_FIELDS = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_conte
 
 
 def form_fields(web_form: WebForm) -> list[str]:
-    """The lead fields this form fills (UTM fields are always read)."""
+    """The lead fields this form fills (the email and the UTM fields are always read)."""
     chosen = [f for f in (web_form.allowed_fields or []) if f in FORM_FIELDS]
-    return list(dict.fromkeys([*(chosen or DEFAULT_FORM_FIELDS), *UTM_FIELDS]))
+    fields = chosen or DEFAULT_FORM_FIELDS
+    if "email" not in fields:
+        fields = ["email", *fields]  # every form asks for an email: leads are reached by it
+    return list(dict.fromkeys([*fields, *UTM_FIELDS]))
 
 
 def _int_or_error(value: str, name: str, errors: dict[str, list[str]]) -> int | None:

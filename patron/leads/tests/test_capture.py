@@ -4,7 +4,7 @@ import time
 import pytest
 from django.test import Client, override_settings
 
-from patron.leads import capture
+from patron.leads import capture, services
 from patron.leads.models import Lead, LeadActivity
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +136,9 @@ def test_token_endpoint_and_snippet(web_form):
     assert 'action="https://crm.example.com/leads/capture/contact-us/"' in snippet
     assert 'name="website"' in snippet and 'name="_ts"' in snippet
     assert 'name="country"' in snippet and 'name="phone"' not in snippet
+
+
+def test_every_form_asks_for_the_email(web_form):
+    web_form.allowed_fields = ["company"]
+    assert services.form_fields(web_form)[:2] == ["email", "company"]
+    assert 'name="email" required' in capture.embed_snippet(web_form, "https://x.example")

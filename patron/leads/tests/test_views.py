@@ -30,6 +30,8 @@ def test_list_filters_and_sorts(admin_user, rep_north):
     assert "Low" in filtered and "High Lovelace" not in filtered
     partial = _client(admin_user).get("/leads/", {"min_score": 5}, HTTP_HX_REQUEST="true")
     assert b"<html" not in partial.content and b"High" in partial.content
+    wild = _client(admin_user).get("/leads/", {"min_score": "1e400", "team": "9" * 20})
+    assert wild.status_code == 200 and b"No leads match" in wild.content
 
 
 def test_detail_shows_score_reasons_prediction_state_and_assignment(admin_user, rep_north):
