@@ -354,3 +354,20 @@ def test_references_must_be_visible(manager_north, account_south):
     with pytest.raises(ValidationError) as caught:
         make_draft(manager_north, account_south)
     assert caught.value.message_dict == {"account": ["There is no such account."]}
+
+
+def test_overdue_command(manager_north, account_north):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    invoice = make_issued(manager_north, account_north, issue_date=datetime.date(2026, 1, 1))
+    out = StringIO()
+    call_command("invoices_overdue", "--today", "2026-03-10", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "Marked 1 invoice(s) newly overdue.",
+        f"{invoice.number_display}\tNorthwind\tdue 2026-01-31\t120.00 EUR",
+    ]
+    out = StringIO()
+    call_command("invoices_overdue", "--today", "2026-03-10", stdout=out)
+    assert out.getvalue().splitlines()[0] == "Marked 0 invoice(s) newly overdue."
