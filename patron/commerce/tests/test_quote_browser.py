@@ -69,6 +69,7 @@ def test_build_send_and_accept_a_quote(
     page.fill("input[name=lines-2-unit_price]", "40")
     expect(page.locator("#preview-gross")).to_have_text("244.76")
     _screenshot(page, "quote-builder")
+    page.wait_for_load_state("networkidle")
     page.click("button:has-text('Create quote')")
 
     quote = Quote.objects.get()
