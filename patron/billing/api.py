@@ -170,7 +170,7 @@ def invoice_update(request: HttpRequest, invoice_id: int, payload: InvoicePatch)
     invoice = selectors.invoice_get(user=user, pk=invoice_id)
     data = payload.model_dump(exclude_unset=True, exclude={"version"})
     lines = data.pop("lines", None)
-    for name in ("account_id", "currency", "payment_terms_days", "notes"):
+    for name in ("account_id", "currency", "payment_terms_days", "discount_percent", "notes"):
         if name in data and data[name] is None:
             raise ValidationError({name: ["This field may not be null."]})
     if "lines" in payload.model_fields_set and lines is None:

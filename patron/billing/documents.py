@@ -39,6 +39,7 @@ def invoice_document(invoice: Invoice) -> pdf.BusinessDocument:
             for line in lines
         ],
         currency=invoice.currency,
+        discount_percent=invoice.discount_percent,
     )
     dates = []
     if invoice.issue_date:

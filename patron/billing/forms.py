@@ -29,6 +29,14 @@ class InvoiceForm(forms.Form):
     payment_terms_days = forms.IntegerField(
         min_value=0, max_value=365, initial=30, label="Payment terms (days)"
     )
+    discount_percent = forms.DecimalField(
+        label="Document discount %",
+        required=False,
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+    )
     notes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000
     )
@@ -43,7 +51,10 @@ class InvoiceForm(forms.Form):
         return str(self.cleaned_data["currency"]).strip().upper()
 
     def service_data(self) -> dict[str, Any]:
-        return {k: v for k, v in self.cleaned_data.items() if k != "version"}
+        data = {k: v for k, v in self.cleaned_data.items() if k != "version"}
+        if data.get("discount_percent") is None:
+            data["discount_percent"] = Decimal("0")
+        return data
 
 
 class LineForm(forms.Form):

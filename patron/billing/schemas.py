@@ -102,6 +102,7 @@ class InvoiceSummaryOut(Schema):
     issue_date: datetime.date | None
     payment_terms_days: int
     due_date: datetime.date | None
+    discount_percent: decimal.Decimal
     net_total: decimal.Decimal
     tax_total: decimal.Decimal
     gross_total: decimal.Decimal
@@ -152,6 +153,14 @@ class InvoiceIn(InputSchema):
         None, ge=FIRST_DATE, le=LAST_DATE, description="Left out, the day it is issued."
     )
     payment_terms_days: int = Field(30, ge=0, le=365)
+    discount_percent: decimal.Decimal = Field(
+        decimal.Decimal("0"),
+        ge=0,
+        le=100,
+        max_digits=5,
+        decimal_places=2,
+        description="A discount on the whole document, applied per tax rate.",
+    )
     notes: str = Field("", max_length=4000)
     lines: list[LineIn] = Field(default_factory=list, max_length=500)
 
@@ -163,6 +172,9 @@ class InvoicePatch(InputSchema):
     currency: str = Field(None, pattern=r"^[A-Za-z]{3}$")  # type: ignore[assignment]
     issue_date: datetime.date | None = Field(None, ge=FIRST_DATE, le=LAST_DATE)
     payment_terms_days: int = Field(None, ge=0, le=365)  # type: ignore[assignment]
+    discount_percent: decimal.Decimal = Field(  # type: ignore[assignment]
+        None, ge=0, le=100, max_digits=5, decimal_places=2
+    )
     notes: str = Field(None, max_length=4000)  # type: ignore[assignment]
     lines: list[LineIn] = Field(  # type: ignore[assignment]
         None,  # type: ignore[arg-type]

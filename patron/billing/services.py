@@ -288,7 +288,8 @@ def invoice_update(
             value = value.strip().upper()
         setattr(invoice, name, value)
     _check_references(actor, invoice, data)
-    if lines is not None or "currency" in data:
+    recompute = lines is not None or "currency" in data or "discount_percent" in data
+    if recompute:
         built = (
             _build_lines(invoice, lines)
             if lines is not None
@@ -298,7 +299,7 @@ def invoice_update(
     invoice.full_clean()
     fields = [*data, "net_total", "tax_total", "gross_total"]
     save_versioned(invoice, expected_version=expected_version, fields=fields)
-    if lines is not None or "currency" in data:
+    if recompute:
         _replace_lines(invoice, built)
     changes = audit.diff(before, audit.snapshot(invoice, INVOICE_FIELDS))
     if lines is not None:

@@ -179,6 +179,7 @@ def invoice_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "currency": invoice.currency,
         "issue_date": invoice.issue_date,
         "payment_terms_days": invoice.payment_terms_days,
+        "discount_percent": invoice.discount_percent,
         "notes": invoice.notes,
         "version": invoice.version,
     }

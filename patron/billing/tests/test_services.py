@@ -371,3 +371,37 @@ def test_overdue_command(manager_north, account_north):
     out = StringIO()
     call_command("invoices_overdue", "--today", "2026-03-10", stdout=out)
     assert out.getvalue().splitlines()[0] == "Marked 0 invoice(s) newly overdue."
+
+
+def test_a_document_discount_applies_per_tax_rate(manager_north, account_north):
+    draft = make_draft(
+        manager_north,
+        account_north,
+        lines=[LINE, {**LINE, "tax_rate": D(0), "quantity": D(1), "unit_price": D("10")}],
+    )  # net 100 at 20 %, 10 at 0 %
+    updated = services.invoice_update(
+        actor=manager_north,
+        invoice=draft,
+        expected_version=1,
+        data={"discount_percent": D("10")},
+    )
+    updated.refresh_from_db()
+    assert (updated.net_total, updated.tax_total, updated.gross_total) == (
+        D("99.00"),
+        D("18.00"),
+        D("117.00"),
+    )
+
+
+def test_the_pdf_shows_the_stored_totals(manager_north, account_north):
+    from patron.billing import documents
+
+    invoice = make_issued(manager_north, account_north, discount_percent=D("10"))
+    document = documents.invoice_document(invoice)
+    assert (document.number, document.totals.net, document.totals.gross) == (
+        invoice.number_display,
+        invoice.net_total,
+        invoice.gross_total,
+    )
+    assert invoice.net_total == D("90.00")
+    assert ("Due date", invoice.due_date.strftime("%d %b %Y")) in document.dates
