@@ -7,10 +7,12 @@ pairs in bins of predicted match probability, with the share of true matches in 
 With --review N, then N pairs of the review band (REVIEW_THRESHOLD to MATCH_THRESHOLD) are
 "decided" by the truth, as a person reviewing them would, and the model is retrained with
 those decisions (`train(raw, labels=...)`) and measured again, clustered without them, so
-that only what the decisions taught the model counts.
+that only what the decisions taught the model counts. With --fit-calibration, the slope and
+intercept of the calibration (engine.PERSON_CALIBRATION) are fitted on the generated set's
+scored pairs and printed: logistic regression of "true match" on the model's match weight.
 
-    .venv/bin/python benchmarks/resolution_accuracy.py [--people 20000]
-        [--only febrl3,febrl4,synthetic] [--review 500]
+    .venv/bin/python benchmarks/resolution_accuracy.py [--people 20000] [--seed 7]
+        [--only febrl3,febrl4,synthetic] [--review 500] [--fit-calibration]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -131,6 +134,23 @@ def print_calibration(name: str, table: pd.DataFrame) -> None:
             print(f"  {label:<14}{0:>9}{'–':>16}{'–':>10}")
 
 
+def fit_calibration(pairs: pd.DataFrame, truth: set[tuple[int, int]]) -> tuple[float, float]:
+    """Slope and intercept of log2 odds(true match) = slope x match weight + intercept, by
+    maximum likelihood (Newton's method) over the scored pairs."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.array(
+        [
+            (int(a), int(b)) in truth
+            for a, b in zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)
+        ]
+    )
+    x = pairs["match_weight"].to_numpy().reshape(-1, 1)
+    fit = LogisticRegression(C=1e6, max_iter=1000).fit(x, y)
+    ln2 = float(np.log(2.0))
+    return float(fit.coef_[0][0]) / ln2, float(fit.intercept_[0]) / ln2
+
+
 def run(
     name: str,
     raw: pd.DataFrame,
@@ -139,6 +159,7 @@ def run(
     *,
     review: int = 0,
     labels: list[tuple[int, int, bool]] | None = None,
+    fit: bool = False,
 ) -> None:
     started = time.perf_counter()
     model = PersonModel()
@@ -161,6 +182,12 @@ def run(
         flush=True,
     )
     print_calibration(name, calibration(pairs, truth))
+    if fit:
+        slope, intercept = fit_calibration(pairs, truth)
+        print(
+            f"  calibration fitted on {name}: slope={slope:.4f} intercept={intercept:.4f} "
+            f"(in use: {model.calibration['slope']:.4f} / {model.calibration['intercept']:.4f})"
+        )
     if review:
         band = (
             pairs[
@@ -204,17 +231,20 @@ def febrl4(threshold: float) -> None:
     run("FEBRL4 (link)", raw, truth, threshold)
 
 
-def synthetic(threshold: float, people: int, review: int = 0) -> None:
+def synthetic(
+    threshold: float, people: int, review: int = 0, *, seed: int = 7, fit: bool = False
+) -> None:
     try:
         from patron.quality.resolution.synthetic import generate
     except ImportError:
         print("synthetic              skipped: patron.quality.resolution.synthetic not available")
         return
     started = time.perf_counter()
-    raw = generate(people)
+    raw = generate(people, seed=seed)
     print(f"(generated {len(raw)} records in {time.perf_counter() - started:.1f}s)")
     truth = true_pairs_from_entity(raw, "person_id")
-    run(f"synthetic ({people} people)", raw, truth, threshold, review=review)
+    name = f"synthetic ({people} people, seed {seed})"
+    run(name, raw, truth, threshold, review=review, fit=fit)
 
 
 def main(argv: Iterable[str] | None = None) -> None:
@@ -225,6 +255,10 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument(
         "--review", type=int, default=0, help="pairs of the review band to decide (synthetic)"
     )
+    parser.add_argument("--seed", type=int, default=7, help="of the generated set")
+    parser.add_argument(
+        "--fit-calibration", action="store_true", help="fit the calibration on the generated set"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     wanted = set(args.only.split(","))
     if "febrl3" in wanted:
@@ -232,7 +266,9 @@ def main(argv: Iterable[str] | None = None) -> None:
     if "febrl4" in wanted:
         febrl4(args.threshold)
     if "synthetic" in wanted:
-        synthetic(args.threshold, args.people, args.review)
+        synthetic(
+            args.threshold, args.people, args.review, seed=args.seed, fit=args.fit_calibration
+        )
 
 
 if __name__ == "__main__":

@@ -40,11 +40,24 @@ __all__ = [
 ]
 
 
-# Pairs at or above MATCH_THRESHOLD are merged automatically; pairs between the two thresholds
-# go to a person for review. See docs/benchmarks.md ("Entity resolution accuracy") for the
-# precision/recall trade-off behind these values.
-MATCH_THRESHOLD = 0.95
+# Pairs at or above MATCH_THRESHOLD (a calibrated probability) are merged automatically; pairs
+# between the two thresholds go to a person for review. See docs/benchmarks.md ("Entity
+# resolution accuracy") for the precision/recall trade-off behind these values.
+MATCH_THRESHOLD = 0.85
 REVIEW_THRESHOLD = 0.5
+
+# Fellegi-Sunter counts every field as independent evidence, but fields travel together (a
+# household's surname, address and landline; an email address built from the name), so its
+# probabilities are overconfident. Patron reports calibrated probabilities instead:
+# log2 odds = slope x match weight + intercept (Platt scaling), with slope and intercept fitted
+# by logistic regression on the scored pairs of Patron's generated multi-source set with
+# ground truth (`benchmarks/resolution_accuracy.py --fit-calibration`; 20k people, seed 7) and
+# checked on a set generated with another seed and on FEBRL (docs/benchmarks.md). People's
+# decisions then correct the levels' weights on top of it (_learn_from_decisions).
+PERSON_CALIBRATION = {"slope": 0.6025, "intercept": -0.1929}
+# No ground truth for organisations: their probabilities are the model's own until decisions
+# correct them.
+IDENTITY_CALIBRATION = {"slope": 1.0, "intercept": 0.0}
 
 MODEL_FORMAT = "patron.person-model/1"
 
@@ -394,6 +407,7 @@ class _Model:
     _household = False
     _tf_columns: tuple[str, ...] = ()
     _training_rules: list[tuple[str, ...]] = []
+    _calibration: Mapping[str, float] = IDENTITY_CALIBRATION
 
     def _prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
         raise NotImplementedError
@@ -429,6 +443,13 @@ class _Model:
     @property
     def trained(self) -> bool:
         return self._parameters is not None
+
+    @property
+    def calibration(self) -> Mapping[str, float]:
+        """Slope and intercept turning match weights into calibrated probabilities (a model
+        saved before calibration existed gets the current default)."""
+        saved = (self._parameters or {}).get("calibration")
+        return dict(saved) if saved else dict(self._calibration)
 
     def _settings(self) -> SettingsCreator:
         comparisons = self._comparison_list()
@@ -516,6 +537,7 @@ class _Model:
             parameters = _parameters_from_linker(
                 linker, unseen_u=1.0 / u_pairs, model_format=self._format
             )
+        parameters["calibration"] = dict(self._calibration)
         if decided is not None:
             frequencies = {
                 column: features[column].value_counts(normalize=True) for column in self._tf_columns
@@ -567,10 +589,17 @@ class _Model:
             return _empty_pairs(self._names)
         with self._session(features) as (linker, _):
             result = linker.inference.predict(
-                threshold_match_probability=threshold, warning_mode="never"
+                threshold_match_probability=model_threshold(threshold, self.calibration),
+                warning_mode="never",
             )
             frame = _fetch_pairs(result, self._names)
-        return _tidy_pairs(frame, threshold, self._names, household=self._household)
+        return _tidy_pairs(
+            frame,
+            threshold,
+            self._names,
+            household=self._household,
+            calibration=self.calibration,
+        )
 
     def predict_new(
         self, new: pd.DataFrame, existing: pd.DataFrame, *, threshold: float = 0.01
@@ -591,8 +620,9 @@ class _Model:
                 linker.table_management.compute_tf_table(column)
             new_sdf = self.db_api.register(new_features)
             registered.append(new_sdf)
+            model_at = model_threshold(threshold, self.calibration)
             within = linker.inference.predict_within(
-                new_sdf, threshold_match_probability=threshold, warning_mode="never"
+                new_sdf, threshold_match_probability=model_at, warning_mode="never"
             )
             frames.append(_fetch_pairs(within, self._names))
             if len(existing_features):
@@ -601,7 +631,7 @@ class _Model:
                 between = linker.inference.predict_between(
                     new_sdf,
                     existing_sdf,
-                    threshold_match_probability=threshold,
+                    threshold_match_probability=model_at,
                     warning_mode="never",
                 )
                 frames.append(_fetch_pairs(between, self._names))
@@ -613,6 +643,7 @@ class _Model:
             threshold,
             self._names,
             household=self._household,
+            calibration=self.calibration,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -634,6 +665,7 @@ class PersonModel(_Model):
     _household = True
     _tf_columns = ("first_name", "last_name")
     _training_rules = _TRAINING_RULES
+    _calibration = PERSON_CALIBRATION
 
     def _prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
         return prepare_people(raw)
@@ -698,15 +730,18 @@ def _learn_from_decisions(
 ) -> dict[str, Any]:
     """Correct each level's weight by what people decided about pairs reaching it.
 
-    The model says log2 odds(same | levels) = prior + the sum of the levels' weights. Each
-    level gets a correction d (bits), fitted by logistic regression of the decisions on the
-    levels with the model's log odds as offset, and a normal prior N(0, DECISION_PRIOR_BITS)
-    on every d (a maximum a posteriori estimate, by Newton's method): a few decisions move
-    little, many consistent ones move a level as far as they show. The decided pairs are not
-    a random sample (people see the review band), but they are chosen by their levels, and a
-    model of P(same | levels) stays unbiased under such a choice, where m estimated from the
-    accepted pairs alone would not (it would take review-band pairs for typical matches).
-    Positive corrections lower u, negative ones lower m, so both stay probabilities.
+    The model says log2 odds(same | levels) = slope x (prior + the sum of the levels'
+    weights) + intercept (the calibration, see PERSON_CALIBRATION). Each level gets a
+    correction d (calibrated bits), fitted by logistic regression of the decisions on the
+    levels with the model's calibrated log odds as offset, and a normal prior
+    N(0, DECISION_PRIOR_BITS) on every d (a maximum a posteriori estimate, by Newton's method):
+    a few decisions move little, many consistent ones move a level as far as they show. The
+    decided pairs are not a random sample (people see the review band), but they are chosen
+    by their levels, and a model of P(same | levels) stays unbiased under such a choice,
+    where m estimated from the accepted pairs alone would not (it would take review-band
+    pairs for typical matches).
+    Positive corrections lower u, negative ones lower m, so both stay probabilities; a
+    correction of d calibrated bits moves the level's weight by d / slope.
     The offset is the score predict gives: with the term-frequency adjustment of an exact
     name (`frequencies`: column -> share of each value, from the training records), and the
     household correction (a shared address or phone it drops is not corrected either).
@@ -751,49 +786,80 @@ def _learn_from_decisions(
         scored = _discount_household_evidence(scored)
     else:
         scored["household_discount"] = False
-    offset = scored["match_weight"].to_numpy()
-    columns: list[tuple[dict[str, Any], np.ndarray]] = []
+    calibration = parameters.get("calibration") or IDENTITY_CALIBRATION
+    slope = float(calibration["slope"])
+    offset = slope * scored["match_weight"].to_numpy() + float(calibration["intercept"])
+    # Each correction's level, the decided pairs reaching it, and whether it may only go down:
+    # a positive correction of an exact name cannot be expressed through u, which the
+    # term-frequency adjustment cancels out (m / u x u / frequency).
+    columns: list[tuple[dict[str, Any], np.ndarray, bool]] = []
     for name, levels in trained_levels.items():
         gamma = scored[f"gamma_{name}"].to_numpy()
         counted = np.ones(len(scored), dtype=bool)
         if household and name in _HOUSEHOLD_FIELDS:
             # The household correction set a dropped factor to 1.
             counted = ~(scored["household_discount"].to_numpy() & (scored[f"bf_{name}"] == 1.0))
+        tf_adjusted = frequencies is not None and name in frequencies
         for index, level in enumerate(levels):
             reached = (gamma == len(levels) - 1 - index) & counted
             if reached.any():
-                columns.append((level, reached.astype(float)))
+                only_down = tf_adjusted and level["label"] == "exact"
+                columns.append((level, reached.astype(float), only_down))
     if not columns:  # every decided pair missing every field
         return parameters
-    x = np.column_stack([column for _, column in columns])
     y = scored["same"].astype(float).to_numpy()
-    ln2 = math.log(2.0)
-    precision = 1.0 / (DECISION_PRIOR_BITS * ln2) ** 2  # of d in natural-log units
-
-    def objective(d: np.ndarray) -> float:  # log posterior, up to a constant
-        z = offset * ln2 + x @ d
-        return float(np.sum(y * z - np.logaddexp(0.0, z)) - precision / 2.0 * d @ d)
-
-    # Newton's method, halving a step until the (concave) objective improves.
-    d = np.zeros(x.shape[1])
-    current = objective(d)
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(offset * ln2 + x @ d)))
-        gradient = x.T @ (y - p) - precision * d
-        hessian = (x * (p * (1.0 - p))[:, None]).T @ x + precision * np.eye(len(d))
-        step = np.linalg.solve(hessian, gradient)
-        while objective(d + step) < current and np.abs(step).max() > 1e-9:
-            step /= 2.0
-        d += step
-        current = objective(d)
-        if np.abs(step).max() < 1e-6:
-            break
-    for (level, _), correction in zip(columns, d / ln2, strict=True):
+    d = _fit_corrections(offset, np.column_stack([column for _, column, _ in columns]), y, columns)
+    for (level, _, _), correction in zip(columns, d / (math.log(2.0) * slope), strict=True):
         if correction > 0:
             level["u"] = float(level["u"]) * 2.0**-correction
         else:
             level["m"] = float(level["m"]) * 2.0**correction
     return parameters
+
+
+def _fit_corrections(
+    offset: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    columns: list[tuple[Any, np.ndarray, bool]],
+) -> np.ndarray:
+    """Maximum a posteriori corrections (natural-log units) of a logistic regression of `y` on
+    `x` with `offset` (log2 odds) and a normal prior of DECISION_PRIOR_BITS on each, by
+    Newton's method; a column marked "only down" that would rise is held at 0 and the rest
+    refitted (an active set)."""
+    ln2 = math.log(2.0)
+    precision = 1.0 / (DECISION_PRIOR_BITS * ln2) ** 2  # of d in natural-log units
+    held: set[int] = set()
+    while True:
+        free = [i for i in range(x.shape[1]) if i not in held]
+        if not free:
+            return np.zeros(x.shape[1])
+        xf = x[:, free]
+
+        def objective(d: np.ndarray, xf: np.ndarray = xf) -> float:  # log posterior + const
+            z = offset * ln2 + xf @ d
+            return float(np.sum(y * z - np.logaddexp(0.0, z)) - precision / 2.0 * d @ d)
+
+        # Newton's method, halving a step until the (concave) objective improves.
+        d = np.zeros(len(free))
+        current = objective(d)
+        for _ in range(100):
+            p = 1.0 / (1.0 + np.exp(-(offset * ln2 + xf @ d)))
+            gradient = xf.T @ (y - p) - precision * d
+            hessian = (xf * (p * (1.0 - p))[:, None]).T @ xf + precision * np.eye(len(d))
+            step = np.linalg.solve(hessian, gradient)
+            while objective(d + step) < current and np.abs(step).max() > 1e-9:
+                step /= 2.0
+            d += step
+            current = objective(d)
+            if np.abs(step).max() < 1e-6:
+                break
+        rising = [i for i, value in zip(free, d, strict=True) if columns[i][2] and value > 0]
+        if not rising:
+            result = np.zeros(x.shape[1])
+            result[free] = d
+            return result
+        held.update(rising)
 
 
 def _parameters_from_linker(
@@ -923,8 +989,13 @@ def _tidy_pairs(
     names: list[str] = COMPARISON_NAMES,
     *,
     household: bool = True,
+    calibration: Mapping[str, float] = IDENTITY_CALIBRATION,
 ) -> pd.DataFrame:
-    """Order each pair l < r, keep the documented columns, one row per pair."""
+    """Order each pair l < r, keep the documented columns, one row per pair.
+
+    `match_weight` stays the model's own (the sum of the fields' weights and the prior, after
+    the household correction); `match_probability` is the calibrated one (see
+    PERSON_CALIBRATION)."""
     left = frame["unique_id_l"].astype("int64")
     right = frame["unique_id_r"].astype("int64")
     out = pd.DataFrame(
@@ -945,9 +1016,27 @@ def _tidy_pairs(
         out = _discount_household_evidence(out)
     else:
         out["household_discount"] = False
+    out["match_probability"] = calibrated_probability(out["match_weight"], calibration)
     out = out[out["match_probability"] >= threshold]
     out = out.drop_duplicates(["unique_id_l", "unique_id_r"])
     return out.sort_values("match_probability", ascending=False, ignore_index=True)
+
+
+def calibrated_probability(weight: Any, calibration: Mapping[str, float]) -> Any:
+    """The calibrated probability of a match weight (log2 Bayes factor and prior), for a number
+    or an array."""
+    log2_odds = float(calibration["slope"]) * weight + float(calibration["intercept"])
+    return 1.0 / (1.0 + np.power(2.0, -log2_odds))
+
+
+def model_threshold(probability: float, calibration: Mapping[str, float]) -> float:
+    """The model's own (uncalibrated) probability at which the calibrated one is `probability`:
+    what Splink filters its predictions on."""
+    probability = min(max(probability, 1e-12), 1.0 - 1e-12)
+    weight = (math.log2(probability / (1.0 - probability)) - float(calibration["intercept"])) / (
+        float(calibration["slope"])
+    )
+    return 1.0 / (1.0 + 2.0**-weight)
 
 
 # Gamma values (see _level_labels) used by the household correction.
