@@ -26,4 +26,4 @@ class InvoiceEventData(KindData):
     by: str = Field(default="", max_length=200)
 
 
-INVOICE_KIND = TimelineKind("invoice", "Billing", "€", InvoiceEventData, user_creatable=False)
+INVOICE_KIND = TimelineKind("invoice", "Invoice", "€", InvoiceEventData, user_creatable=False)
