@@ -226,3 +226,11 @@ def test_builder_previews_totals_without_saving(rep_north, widget, eur_list):
     text = client.post(reverse("quote_preview"), form).content.decode()
     assert "Give a unit price" in text
     assert not Quote.objects.exists()
+
+
+def test_account_page_shows_the_panel_and_timeline_entries(rep_north, account_north, quote):
+    documents.quote_send(actor=rep_north, quote=quote)
+    client = client_for(rep_north)
+    page = client.get(reverse("account_detail", args=[account_north.pk])).content.decode()
+    assert reverse("commerce_account_panel", args=["account", account_north.pk]) in page
+    assert f"Quote {quote.number} sent" in page
