@@ -29,6 +29,7 @@ from patron.utils.money import ZERO, DocumentTotals, format_amount
 from . import selectors
 from .models import (
     CommercialDocument,
+    CreditLimit,
     DocumentSequence,
     LineFields,
     Order,
@@ -604,7 +605,8 @@ def quote_delete(*, actor: Any, quote: Quote) -> None:
 def _check_credit(order: Order) -> None:
     """Refuse an order that takes the account past its credit limit (open orders, plus what
     billing registers, plus this order)."""
-    limit = selectors.credit_limit_for(order.account)
+    # Locked until the transaction ends: two orders of one account are checked one at a time.
+    limit = CreditLimit.objects.select_for_update().filter(account=order.account).first()
     if limit is None:
         return
     if limit.currency != order.currency:

@@ -41,6 +41,11 @@ urlpatterns = [
         name="opportunity_products",
     ),
     path(
+        "opportunities/<int:pk>/products/panel/",
+        views.opportunity_products_panel,
+        name="opportunity_products_panel",
+    ),
+    path(
         "opportunities/<int:pk>/products/<int:line_pk>/remove/",
         views.opportunity_product_remove,
         name="opportunity_product_remove",

@@ -774,6 +774,21 @@ def opportunity_products(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "commerce/opportunity_products.html", context, status=status)
 
 
+@login_required
+@domain_errors
+def opportunity_products_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """A fragment for the opportunity page (loaded with htmx): its product lines and links to
+    manage them and to quote them."""
+    user = request_user(request)
+    opportunity = Opportunity.objects.restrict(user, "view").get(pk=pk)
+    context = {
+        "opportunity": opportunity,
+        "lines": list(selectors.opportunity_products(opportunity=opportunity)),
+        "quotes": list(selectors.quotes_visible(user=user).filter(opportunity=opportunity)),
+    }
+    return render(request, "commerce/partials/opportunity_products_panel.html", context)
+
+
 @require_POST
 @login_required
 @domain_errors

@@ -234,3 +234,14 @@ def test_account_page_shows_the_panel_and_timeline_entries(rep_north, account_no
     page = client.get(reverse("account_detail", args=[account_north.pk])).content.decode()
     assert reverse("commerce_account_panel", args=["account", account_north.pk]) in page
     assert f"Quote {quote.number} sent" in page
+
+
+def test_opportunity_products_fragment(rep_north, rep_south, account_north, widget, eur_list):
+    opportunity = make_opportunity(rep_north, account_north, amount=D("0"))
+    services.opportunity_product_add(
+        actor=rep_north, opportunity=opportunity, data={"product": widget, "quantity": D("2")}
+    )
+    url = reverse("opportunity_products_panel", args=[opportunity.pk])
+    body = client_for(rep_north).get(url).content.decode()
+    assert "Widget" in body and "19.98 EUR" in body
+    assert client_for(rep_south).get(url).status_code == 404
