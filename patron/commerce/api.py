@@ -550,6 +550,7 @@ def quote_delete(request: HttpRequest, quote_id: int):
 
 
 @router.post("/quotes/{quote_id}/send", response={200: QuoteOut, **WRITE_ERRORS}, tags=["Quotes"])
+@idempotent
 def quote_send(request: HttpRequest, quote_id: int, payload: TransitionIn | None = None):
     """Mark a draft quote as sent: it can no longer be changed."""
     user = _actor(request)
@@ -564,6 +565,7 @@ def quote_send(request: HttpRequest, quote_id: int, payload: TransitionIn | None
 
 
 @router.post("/quotes/{quote_id}/accept", response={200: OrderOut, **WRITE_ERRORS}, tags=["Quotes"])
+@idempotent
 def quote_accept(request: HttpRequest, quote_id: int, payload: TransitionIn | None = None):
     """The customer accepted: answers the order created from the quote (a draft), and the
     quote's open opportunity is won."""
@@ -581,6 +583,7 @@ def quote_accept(request: HttpRequest, quote_id: int, payload: TransitionIn | No
 @router.post(
     "/quotes/{quote_id}/decline", response={200: QuoteOut, **WRITE_ERRORS}, tags=["Quotes"]
 )
+@idempotent
 def quote_decline(request: HttpRequest, quote_id: int, payload: TransitionIn | None = None):
     """The customer declined a sent quote; `reason` says why."""
     user = _actor(request)
@@ -712,18 +715,21 @@ def _order_transition(request: HttpRequest, order_id: int, payload: Any, service
 @router.post(
     "/orders/{order_id}/confirm", response={200: OrderOut, **WRITE_ERRORS}, tags=["Orders"]
 )
+@idempotent
 def order_confirm(request: HttpRequest, order_id: int, payload: TransitionIn | None = None):
     """Confirm a draft order (refused past the account's credit limit)."""
     return _order_transition(request, order_id, payload, documents.order_confirm)
 
 
 @router.post("/orders/{order_id}/fulfil", response={200: OrderOut, **WRITE_ERRORS}, tags=["Orders"])
+@idempotent
 def order_fulfil(request: HttpRequest, order_id: int, payload: TransitionIn | None = None):
     """Mark a confirmed order as fulfilled (delivered)."""
     return _order_transition(request, order_id, payload, documents.order_fulfil)
 
 
 @router.post("/orders/{order_id}/cancel", response={200: OrderOut, **WRITE_ERRORS}, tags=["Orders"])
+@idempotent
 def order_cancel(request: HttpRequest, order_id: int, payload: TransitionIn | None = None):
     """Cancel a draft or confirmed order; `reason` says why."""
     return _order_transition(request, order_id, payload, documents.order_cancel)

@@ -96,3 +96,16 @@ def test_transitions_of_accepted_quotes_are_refused(api_as, rep_north, quote):
         assert response.status_code == 422, action
     assert api.delete(f"/quotes/{quote.pk}").status_code == 403  # reps may not delete
     assert Order.objects.count() == 1
+
+
+def test_accept_replayed_with_its_key_creates_one_order(api_as, rep_north, quote):
+    api = api_as(rep_north)
+    assert api.post(f"/quotes/{quote.pk}/send").status_code == 200
+    headers = {"Idempotency-Key": "accept-1"}
+    path = f"/api/quotes/{quote.pk}/accept"
+    first = api.client.post(path, content_type="application/json", headers=headers)
+    again = api.client.post(path, content_type="application/json", headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["number"] == first.json()["number"]
+    assert Order.objects.count() == 1
