@@ -6,8 +6,8 @@ rep1…), 2,000 accounts, N open opportunities spread over the reps, their teams
 stages of the default pipeline, three currencies and twelve months of expected close dates,
 plus 5,000 closed ones with their stage history (what the forecast from history learns
 from), written with bulk_create. Then measures in-process with django.test.Client, signed in
-as a sales manager (manager1, who sees their team) and a sales rep (rep1, their own deals
-and, with team visibility, their team's):
+as a sales manager (manager1, who sees their team), a sales rep (rep1, their own deals
+and, with team visibility, their team's) and the administrator (admin, every deal):
 
 * the kanban board, GET /sales/ (patron.sales),
 * the forecast page, GET /performance/?period=<this quarter> (patron.performance),
@@ -296,7 +296,7 @@ def main() -> None:
     pages = {"board": "/sales/", "forecast": f"/performance/?period={period.label}"}
     rows = []
     load_before = os.getloadavg()
-    for username in ("manager1", "rep1"):
+    for username in ("manager1", "rep1", "admin"):
         user = User.objects.select_related("role").get(username=username)
         client = Client()
         client.force_login(user)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.db import IntegrityError
 from django.db.models import (
     Case,
     CharField,
@@ -347,7 +348,10 @@ def stage_histories(*, today: datetime.date | None = None) -> dict[int, forecast
     if not rows or min(r.refreshed_at for r in rows) < stale:
         from . import services
 
-        rows = services.stage_conversions_refresh(today=today)
+        try:
+            rows = services.stage_conversions_refresh(today=today)
+        except IntegrityError:  # another request refreshed it at the same moment
+            rows = list(StageConversion.objects.all())
     return {
         r.stage_id: forecasting.StageHistory(
             stage_id=r.stage_id,

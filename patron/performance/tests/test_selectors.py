@@ -481,3 +481,20 @@ def test_history_is_read_from_the_rollup_and_refreshed_when_stale(admin_user, re
     StageConversion.objects.update(refreshed_at=timezone.now() - datetime.timedelta(hours=2))
     history = selectors.stage_histories(today=TODAY)[stage("Proposal").pk]
     assert (history.deals, history.won) == (2, 1)
+
+
+def test_a_concurrent_refresh_of_the_rollup_is_not_an_error(admin_user, monkeypatch):
+    from django.db import IntegrityError
+
+    from patron.performance import services as performance_services
+
+    performance_services.stage_conversions_refresh(today=TODAY)
+
+    def clash(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(performance_services, "stage_conversions_refresh", clash)
+    monkeypatch.setattr(selectors, "REFRESH_AFTER", datetime.timedelta(0))
+    assert set(selectors.stage_histories(today=TODAY)) == {
+        stage(n).pk for n in ("Qualification", "Needs analysis", "Proposal", "Negotiation")
+    }
