@@ -170,6 +170,17 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 
+# The cache holds counters that must be shared by every process (the lead capture rate limits):
+# one process needs nothing; several set PATRON_CACHE_URL to Redis (`pip install redis`).
+_CACHE_URL = os.environ.get("PATRON_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+        if _CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # The default country used to read phone numbers typed without a country code.
 PATRON_DEFAULT_PHONE_REGION = os.environ.get("PATRON_DEFAULT_PHONE_REGION", "GB")
 
