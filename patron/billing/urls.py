@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.invoice_list, name="invoice_list"),
     path("invoices/new/", views.invoice_create, name="invoice_create"),
+    path("invoices/contacts/", views.invoice_contact_options, name="invoice_contact_options"),
     path("orders/<int:order_id>/invoice/", views.invoice_from_order, name="invoice_from_order"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/edit/", views.invoice_edit, name="invoice_edit"),

@@ -148,6 +148,14 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
     return _render_form(request, form, lines, None, status, orders=True)
 
 
+@login_required
+@domain_errors
+def invoice_contact_options(request: HttpRequest) -> HttpResponse:
+    """The "Attention of" choices for the account just picked on the invoice form."""
+    form = _header_form(request, {"account": request.GET.get("account", "")})
+    return render(request, "billing/partials/contact_options.html", {"field": form["contact"]})
+
+
 @require_POST
 @login_required
 @domain_errors

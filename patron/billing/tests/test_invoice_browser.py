@@ -39,7 +39,7 @@ def shot(page, name):
         page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
-def test_draft_issue_and_pay(live_server, page, manager_north, account_north):
+def test_draft_issue_and_pay(live_server, page, manager_north, account_north, contact_north):
     from playwright.sync_api import expect
 
     base = live_server.url
@@ -50,7 +50,10 @@ def test_draft_issue_and_pay(live_server, page, manager_north, account_north):
     page.wait_for_url(f"{base}/")
     page.click("nav >> text=Invoices")
     page.click("text=New invoice")
-    page.goto(f"{base}/billing/invoices/new/?account={account_north.pk}")
+    page.fill("#id_account_search", "North")
+    page.click(".picker-option >> text=Northwind")
+    expect(page.locator("select[name=contact]")).to_contain_text("Nora North")
+    page.select_option("select[name=contact]", label="Nora North")
     page.fill("input[name=lines-0-description]", "Consulting day")
     page.fill("input[name=lines-0-quantity]", "2")
     page.fill("input[name=lines-0-unit_price]", "500")
@@ -64,6 +67,7 @@ def test_draft_issue_and_pay(live_server, page, manager_north, account_north):
     shot(page, "invoice_form")
     page.click("#invoice-form button[type=submit]")
     expect(page.locator("#invoice-status")).to_have_text("Draft")
+    expect(page.locator(".record-sub")).to_contain_text("Nora North")
     expect(page.locator("#gross-total")).to_have_text("1,280.00 EUR")
     page.click("#issue-button")
     expect(page.locator("#invoice-status")).to_have_text("Issued")

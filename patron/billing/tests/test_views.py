@@ -205,3 +205,18 @@ def test_partial_credit_note_through_the_ui(manager_north, account_north):
     client.post(reverse("invoice_credit", args=[invoice.pk]), {"reason": "Rest"})
     invoice.refresh_from_db()
     assert (invoice.status, invoice.credit_notes.count()) == ("void", 2)
+
+
+def test_contact_choices_follow_the_account(
+    manager_north, account_north, contact_north, admin_user
+):
+    elsewhere = customer_services.contact_create(
+        actor=admin_user, data={"first_name": "Elsa", "owner": manager_north}
+    )
+    client = client_for(manager_north)
+    html = client.get(reverse("invoice_contact_options"), {"account": account_north.pk})
+    assert f'value="{contact_north.pk}">Nora North' in html.content.decode()
+    assert html.content.decode().count("<option") == 2  # empty, Nora
+    assert f'value="{elsewhere.pk}"' not in html.content.decode()
+    empty = client.get(reverse("invoice_contact_options"), {"account": "x"}).content.decode()
+    assert "Nora" not in empty

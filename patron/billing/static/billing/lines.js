@@ -20,3 +20,16 @@ document.addEventListener("click", (event) => {
   total.value = String(index + 1);
   row.querySelector("input")?.focus();
 });
+
+// Picking another account on the invoice form reloads the "Attention of" choices: the people
+// at that account.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const form = document.getElementById("invoice-form");
+  const picker = event.target;
+  if (!form || !picker || picker.id !== "picker-account" || !form.contains(picker)) return;
+  const account = picker.querySelector("input[type=hidden][name=account]");
+  const select = form.querySelector("select[name=contact]");
+  if (!account || !select || !window.htmx) return;
+  const url = `${form.dataset.contactsUrl}?account=${encodeURIComponent(account.value)}`;
+  window.htmx.ajax("GET", url, { target: select, swap: "innerHTML" });
+});
