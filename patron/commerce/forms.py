@@ -138,6 +138,26 @@ class QuoteForm(forms.Form):
         return data
 
 
+class OrderForm(QuoteForm):
+    """A draft order's header: a quote's without validity and terms, with the customer's
+    purchase order number."""
+
+    valid_until = None  # type: ignore[assignment]
+    terms = None  # type: ignore[assignment]
+    external_reference = forms.CharField(
+        label="Customer reference", max_length=100, required=False, help_text="Their PO number."
+    )
+    field_order = [
+        "account",
+        "contact",
+        "price_list",
+        "currency",
+        "discount_percent",
+        "external_reference",
+        "notes",
+    ]
+
+
 class LineForm(forms.Form):
     """One line of the quote builder: a product, or free text with a price."""
 

@@ -30,6 +30,7 @@ from .forms import (
     LineForm,
     LineFormSet,
     OpportunityProductForm,
+    OrderForm,
     PriceForm,
     PriceListForm,
     ProductForm,
@@ -329,7 +330,12 @@ def quote_list(request: HttpRequest) -> HttpResponse:
 
 
 def _quote_forms(
-    request: HttpRequest, quote: Quote | None, *, initial: dict[str, Any], lines: list[dict]
+    request: HttpRequest,
+    quote: Quote | Order | None,
+    *,
+    initial: dict[str, Any],
+    lines: list[dict],
+    form_class: type[QuoteForm] = QuoteForm,
 ) -> tuple[QuoteForm, Any]:
     user = request_user(request)
     data = request.POST if request.method == "POST" else None
@@ -342,7 +348,7 @@ def _quote_forms(
         contacts = contacts.filter(relationships__account_id=int(account_id)) | contacts.filter(
             pk=initial.get("contact") or 0
         )
-    form = QuoteForm(
+    form = form_class(
         data,
         initial=initial,
         accounts=accounts,
@@ -453,9 +459,15 @@ def quote_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 apply_validation_error(form, rest)
         else:
             return redirect("quote_detail", pk=quote.pk)
-    context = {"form": form, "formset": formset, "quote": quote, "conflict": conflict}
+    context = {
+        "form": form,
+        "formset": formset,
+        "document": quote,
+        "kind": "quote",
+        "conflict": conflict,
+    }
     status = 409 if conflict else (400 if request.method == "POST" else 200)
-    return render(request, "commerce/quote_form.html", context, status=status)
+    return render(request, "commerce/document_form.html", context, status=status)
 
 
 @require_POST
@@ -599,10 +611,92 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "statuses": ORDER_STATUSES,
         "q": q,
         "mine": request.GET.get("owner") == "me",
+        "may_add": can(user, "order.add"),
         "next_query": _query_string(request, cursor=page.next_cursor),
         "previous_query": _query_string(request, cursor=page.previous_cursor),
     }
     return render(request, "commerce/order_list.html", context)
+
+
+def _line_initial(document: Quote | Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "product": line.product_id,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount_percent": line.discount_percent,
+            "tax_rate": line.tax_rate,
+        }
+        for line in document.lines.all()  # type: ignore[union-attr]
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@domain_errors
+def order_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """A draft order typed in (a phone or email order): the quote builder's form, where typed
+    prices are kept; electronic orders come through the API instead."""
+    user = request_user(request)
+    order = selectors.order_get(user=user, pk=pk, action="change") if pk is not None else None
+    if order is None and not can(user, "order.add"):
+        raise PermissionDeniedError("Your role does not allow adding orders.")
+    if order is not None and not order.is_editable:
+        messages.error(request, "Only a draft order can be changed.")
+        return redirect("order_detail", pk=order.pk)
+    initial: dict[str, Any] = {}
+    lines: list[dict[str, Any]] = [{"quantity": 1, "discount_percent": 0}]
+    if order is not None:
+        initial = {
+            "account": order.account_id,
+            "contact": order.contact_id,
+            "price_list": order.price_list_id,
+            "currency": order.currency,
+            "discount_percent": order.discount_percent,
+            "external_reference": order.external_reference,
+            "notes": order.notes,
+            "version": order.version,
+        }
+        lines = _line_initial(order)
+    elif request.GET.get("account", "").isdigit():
+        initial["account"] = int(request.GET["account"])
+    form, formset = _quote_forms(request, order, initial=initial, lines=lines, form_class=OrderForm)
+    conflict = False
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            rows = _line_rows(formset)
+            if order is None:
+                order = documents.order_create(
+                    actor=user, data=form.service_data(creating=True), lines=rows
+                )
+                messages.success(request, f"Order {order.number} created as a draft.")
+            else:
+                documents.order_update(
+                    actor=user,
+                    order=order,
+                    expected_version=form.cleaned_data["version"],
+                    data=form.service_data(creating=False),
+                    lines=rows,
+                )
+                messages.success(request, "Order saved.")
+        except ConflictError:
+            conflict = True
+        except ValidationError as exc:
+            rest = _apply_line_errors(formset, exc)
+            if rest is not None:
+                apply_validation_error(form, rest)
+        else:
+            return redirect("order_detail", pk=order.pk)
+    context = {
+        "form": form,
+        "formset": formset,
+        "document": order,
+        "kind": "order",
+        "conflict": conflict,
+    }
+    status = 409 if conflict else (400 if request.method == "POST" else 200)
+    return render(request, "commerce/document_form.html", context, status=status)
 
 
 @login_required
@@ -620,6 +714,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_confirm": Order.Status.CONFIRMED in next_steps,
         "may_fulfil": Order.Status.FULFILLED in next_steps,
         "may_cancel": Order.Status.CANCELLED in next_steps,
+        "may_edit": allowed["change"] and order.is_editable,
     }
     return render(request, "commerce/order_detail.html", context)
 

@@ -245,3 +245,31 @@ def test_opportunity_products_fragment(rep_north, rep_south, account_north, widg
     body = client_for(rep_north).get(url).content.decode()
     assert "Widget" in body and "19.98 EUR" in body
     assert client_for(rep_south).get(url).status_code == 404
+
+
+def test_order_typed_in_as_a_draft_then_edited(rep_north, account_north, widget, eur_list):
+    client = client_for(rep_north)
+    form = {
+        "account": account_north.pk,
+        "discount_percent": "0",
+        "external_reference": "PO <42>",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-product": widget.pk,
+        "lines-0-quantity": "2",
+        "lines-0-unit_price": "9.00",
+    }
+    response = client.post(reverse("order_create"), form)
+    order = Order.objects.get()
+    assert response["Location"] == reverse("order_detail", args=[order.pk])
+    assert order.status == "draft"
+    assert (order.external_reference, order.net_total) == ("PO <42>", D("18.00"))
+    page = client.get(reverse("order_detail", args=[order.pk])).content.decode()
+    assert "PO &lt;42&gt;" in page and reverse("order_edit", args=[order.pk]) in page
+    form.update({"version": order.version, "lines-0-quantity": "3"})
+    assert client.post(reverse("order_edit", args=[order.pk]), form).status_code == 302
+    order.refresh_from_db()
+    assert order.net_total == D("27.00")
+    documents.order_confirm(actor=rep_north, order=order)
+    response = client.get(reverse("order_edit", args=[order.pk]))
+    assert response["Location"] == reverse("order_detail", args=[order.pk])
