@@ -113,10 +113,29 @@ def test_board_query_count_does_not_grow(rep_north, account_north, django_assert
         columns = selectors.board(user=rep_north, pipeline=the_pipeline)
         [(o.account.name, o.owner and o.owner.display_name) for c in columns for o in c.cards]
     for i in range(20):
-        make_opportunity(rep_north, account_north, name=f"R{i}", stage=stage("Proposal"))
+        make_opportunity(rep_north, account_north, name=f"R{i}")
     with django_assert_num_queries(len(few.captured_queries)):
         columns = selectors.board(user=rep_north, pipeline=the_pipeline)
         [(o.account.name, o.owner and o.owner.display_name) for c in columns for o in c.cards]
+    # One query more per stage that holds deals, however many deals it holds.
+    for i in range(5):
+        make_opportunity(rep_north, account_north, name=f"P{i}", stage=stage("Proposal"))
+    with django_assert_num_queries(len(few.captured_queries) + 1):
+        columns = selectors.board(user=rep_north, pipeline=the_pipeline)
+        [(o.account.name, o.owner and o.owner.display_name) for c in columns for o in c.cards]
+
+
+def test_each_stage_shows_its_most_recently_updated_cards(rep_north, account_north, monkeypatch):
+    monkeypatch.setattr(selectors, "BOARD_CARDS_PER_STAGE", 2)
+    made = [make_opportunity(rep_north, account_north, name=f"S{i}") for i in range(4)]
+    made += [
+        make_opportunity(rep_north, account_north, name=f"T{i}", stage=stage("Proposal"))
+        for i in range(3)
+    ]
+    columns = {c.stage.name: c for c in selectors.board(user=rep_north, pipeline=pipeline())}
+    assert [o.name for o in columns["Qualification"].cards] == ["S3", "S2"]
+    assert [o.name for o in columns["Proposal"].cards] == ["T2", "T1"]
+    assert (columns["Qualification"].hidden, columns["Proposal"].hidden) == (2, 1)
 
 
 def test_list_filters(admin_user, rep_north_2, deals):
