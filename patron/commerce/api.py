@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Status
 
@@ -28,7 +29,7 @@ from patron.sales.models import Opportunity
 from patron.utils.cursor import paginate
 
 from . import documents, pdf, selectors, services
-from .models import OpportunityProduct
+from .models import OpportunityProduct, Product
 from .schemas import (
     CreditLimitIn,
     CreditLimitOut,
@@ -127,6 +128,15 @@ def _resolve_lines(user: User, lines: list[Any], *, by_sku: bool = False) -> lis
     """Line inputs to service rows: products by id or SKU, every unknown or inactive one
     reported on its line (`lines.3.sku`)."""
     products = selectors.products_visible(user=user)
+    skus = {line.sku.strip().lower() for line in lines if getattr(line, "sku", None)}
+    ids = {line.product_id for line in lines if getattr(line, "product_id", None)}
+    found_by_sku: dict[str, Product] = {
+        product.sku.lower(): product
+        for product in products.annotate(sku_key=Lower("sku")).filter(sku_key__in=skus)
+    }
+    by_id: dict[int, Product] = {}
+    if ids:
+        by_id = {product.pk: product for product in products.filter(pk__in=ids)}
     rows = []
     errors: dict[str, list[str]] = {}
     for index, line in enumerate(lines):
@@ -138,12 +148,12 @@ def _resolve_lines(user: User, lines: list[Any], *, by_sku: bool = False) -> lis
             errors[f"lines.{index}.sku"] = ["Give a product_id or a sku, not both."]
             continue
         if sku is not None:
-            product = products.filter(sku__iexact=sku.strip()).first()
+            product = found_by_sku.get(sku.strip().lower())
             if product is None:
                 errors[f"lines.{index}.sku"] = [f"There is no product with SKU {sku}."]
                 continue
         elif product_id is not None:
-            product = products.filter(pk=product_id).first()
+            product = by_id.get(product_id)
             if product is None:
                 errors[f"lines.{index}.product_id"] = [f"There is no product with id {product_id}."]
                 continue

@@ -119,6 +119,11 @@ def next_number(prefix: str, *, today: datetime.date | None = None, width: int =
     return f"{key}-{number:0{width}d}"
 
 
+# Foreign keys a service sets from records it has already read (and checked with `may`):
+# `full_clean` need not query each one again.
+RESOLVED_REFERENCES = ["account", "contact", "price_list", "owner", "team", "opportunity", "quote"]
+
+
 # --- shared helpers --------------------------------------------------------------------------
 
 
@@ -172,6 +177,9 @@ def _build_lines(
     lines = []
     if not rows:
         raise ValidationError({"lines": ["Add at least one line."]})
+    table = selectors.PriceTable(
+        price_list, {row["product"].pk for row in rows if row.get("product") is not None}
+    )
     for index, row in enumerate(rows):
         where = f"lines.{index}"
         unknown = sorted(set(row) - set(LINE_INPUT_FIELDS))
@@ -191,7 +199,7 @@ def _build_lines(
             continue
         unit_price = row.get("unit_price")
         if prices_from_list and product is not None:
-            listed = selectors.unit_price(price_list, product, quantity) if price_list else None
+            listed = table.price(product, quantity)
             if listed is None:
                 name = price_list.name if price_list else "no price list"
                 errors[f"{where}.product"] = [f"{product.sku} has no price in {name}."]
@@ -215,8 +223,9 @@ def _build_lines(
         }
         line = model(**values)
         try:
-            _fill_line(line, currency, price_list=price_list)
-            line.full_clean(exclude=["quote", "order", "opportunity"])
+            _fill_line(line, currency, prices=table.price)
+            # The product was read by the caller: no query per line to check it exists.
+            line.full_clean(exclude=["quote", "order", "opportunity", "product"])
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for name, messages in exc.message_dict.items():
@@ -360,7 +369,7 @@ def quote_create(
     )
     _apply_totals(quote, built)
     quote.number = next_number("Q", today=today)
-    quote.full_clean()
+    quote.full_clean(exclude=RESOLVED_REFERENCES)
     quote.save()
     for line in built:
         line.quote = quote
@@ -675,7 +684,7 @@ def order_create(
         _check_credit(order)
         order.status = Order.Status.CONFIRMED
         order.confirmed_at = timezone.now()
-    order.full_clean()
+    order.full_clean(exclude=RESOLVED_REFERENCES)
     order.save()
     for line in built:
         line.order = order

@@ -91,6 +91,27 @@ def unit_price(price_list: PriceList, product: Product, quantity: Decimal) -> De
     return item.unit_price if item is not None else None
 
 
+class PriceTable:
+    """A price list's prices for a set of products, read in one query: `price(product, qty)`
+    answers as `unit_price` does, without a query per line."""
+
+    def __init__(self, price_list: PriceList | None, product_ids: set[int]) -> None:
+        self.steps: dict[int, list[tuple[Decimal, Decimal]]] = {}
+        if price_list is None or not product_ids:
+            return
+        items = PriceListItem.objects.filter(
+            price_list=price_list, product_id__in=product_ids
+        ).order_by("-min_quantity", "-id")
+        for item in items:
+            self.steps.setdefault(item.product_id, []).append((item.min_quantity, item.unit_price))
+
+    def price(self, product: Product, quantity: Decimal) -> Decimal | None:
+        for minimum, price in self.steps.get(product.pk, []):
+            if minimum <= quantity:
+                return price
+        return None
+
+
 # --- credit ----------------------------------------------------------------------------------
 
 # Functions adding to an account's exposure in a currency: billing registers unpaid invoices.

@@ -7,7 +7,7 @@ with `full_clean()`, writes and records the audit event, in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -250,11 +250,11 @@ def _sync_opportunity_amount(actor: Any, opportunity: Any) -> None:
         )
 
 
-def _fill_line(line: Any, currency: str, *, price_list: PriceList | None = None) -> None:
+def _fill_line(
+    line: Any, currency: str, *, prices: Callable[[Product, Decimal], Decimal | None] | None = None
+) -> None:
     """Defaults from the product (description, unit, tax rate, cost snapshot, price from the
     price list when none is given), then the computed amounts."""
-    from . import selectors
-
     product = line.product
     if product is not None:
         line.description = (line.description or "").strip() or product.name
@@ -262,8 +262,8 @@ def _fill_line(line: Any, currency: str, *, price_list: PriceList | None = None)
         if line.tax_rate is None:
             line.tax_rate = product.tax_rate.percent if product.tax_rate else ZERO
         line.unit_cost = product.unit_cost
-        if line.unit_price is None and price_list is not None:
-            line.unit_price = selectors.unit_price(price_list, product, line.quantity or ZERO)
+        if line.unit_price is None and prices is not None:
+            line.unit_price = prices(product, line.quantity or ZERO)
     if line.tax_rate is None:
         line.tax_rate = ZERO
     if line.discount_percent is None:
@@ -319,7 +319,8 @@ def opportunity_product_add(
     from . import selectors
 
     price_list = selectors.default_price_list(opportunity.currency)
-    _fill_line(line, opportunity.currency, price_list=price_list)
+    table = selectors.PriceTable(price_list, {product.pk} if product is not None else set())
+    _fill_line(line, opportunity.currency, prices=table.price)
     line.full_clean()
     line.save()
     audit.record_create(actor=actor, obj=line, fields=LINE_FIELDS, parent=opportunity)

@@ -317,3 +317,38 @@ def test_lists_read_a_fixed_number_of_queries(api_as, rep_north, account_north, 
     add(6)
     assert {path: queries(path) for path in ("/quotes", "/orders")} == few
     assert len(api.get("/orders").json()["results"]) == 8
+
+
+def test_electronic_order_queries_do_not_grow_with_its_lines(
+    api_as, admin_user, rep_north, account_north, eur_list, vat
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    products = [
+        services.product_create(
+            actor=admin_user, data={"sku": f"P-{i}", "name": f"Part {i}", "tax_rate": vat}
+        )
+        for i in range(12)
+    ]
+    for product in products:
+        services.price_set(
+            actor=admin_user, price_list=eur_list, product=product, unit_price=D("3")
+        )
+    api = api_as(rep_north)
+
+    def queries(count, key):
+        body = {
+            "account_id": account_north.pk,
+            "currency": "EUR",
+            "lines": [
+                {"sku": p.sku.lower(), "quantity": "2", "expected_unit_price": "3"}
+                for p in products[:count]
+            ],
+        }
+        _post(api, "/orders", body, key=f"warm-{key}")  # caches (content types) filled
+        with CaptureQueriesContext(connection) as captured:
+            assert _post(api, "/orders", body, key=key).status_code == 201
+        return len(captured.captured_queries)
+
+    assert queries(12, "twelve") == queries(2, "two")
