@@ -679,11 +679,12 @@ def order_create(
         prices_from_list=prices_from_list,
     )
     _apply_totals(order, built)
-    order.number = next_number("SO", today=today)
     if confirm:
         _check_credit(order)
         order.status = Order.Status.CONFIRMED
         order.confirmed_at = timezone.now()
+    # Last before saving: the series stays locked until the transaction ends.
+    order.number = next_number("SO", today=today)
     order.full_clean(exclude=RESOLVED_REFERENCES)
     order.save()
     for line in built:
