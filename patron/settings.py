@@ -181,6 +181,10 @@ CACHES = {
     )
 }
 
+# The seller's address on quotes, orders and invoices (one line per "|"); the name is the
+# organisation's, from its settings.
+PATRON_SELLER_ADDRESS = os.environ.get("PATRON_SELLER_ADDRESS", "")
+
 # The default country used to read phone numbers typed without a country code.
 PATRON_DEFAULT_PHONE_REGION = os.environ.get("PATRON_DEFAULT_PHONE_REGION", "GB")
 

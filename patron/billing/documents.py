@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from patron.core.permissions import organisation_settings
+from patron.commerce.pdf import seller_party
 from patron.customers.models import PostalAddress
 from patron.utils import money, pdf
 
@@ -64,7 +64,7 @@ def invoice_document(invoice: Invoice) -> pdf.BusinessDocument:
         title=title,
         number=invoice.number_display or "—",
         currency=invoice.currency,
-        seller=pdf.Party(name=organisation_settings().name),
+        seller=seller_party(),
         customer=pdf.Party(name=invoice.account.name, lines=_address_lines(invoice)),
         lines=[
             pdf.DocumentLine(

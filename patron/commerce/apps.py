@@ -20,3 +20,12 @@ class CommerceConfig(AppConfig):
                 "commerce", "Quotes and orders", "commerce_account_panel", "quote.view"
             )
         )
+        panels.register(
+            panels.RecordPanel(
+                "opportunity_products",
+                "Products",
+                "opportunity_products_panel",
+                "product.view",
+                object_types=("opportunity",),
+            )
+        )

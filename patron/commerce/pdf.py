@@ -15,7 +15,8 @@ from patron.utils.pdf import BusinessDocument, DocumentLine, Party, render_docum
 from .models import CommercialDocument, Order, Quote
 
 
-def _seller() -> Party:
+def seller_party() -> Party:
+    """The organisation as the seller on every business document (quotes, orders, invoices)."""
     lines = [
         part.strip()
         for part in str(getattr(settings, "PATRON_SELLER_ADDRESS", "") or "").split("|")
@@ -66,7 +67,7 @@ def quote_pdf(quote: Quote) -> bytes:
             title="Quote",
             number=quote.number,
             currency=quote.currency,
-            seller=_seller(),
+            seller=seller_party(),
             customer=_customer(quote),
             dates=dates,
             lines=_lines(quote),
@@ -91,7 +92,7 @@ def order_pdf(order: Order) -> bytes:
             title="Order confirmation",
             number=order.number,
             currency=order.currency,
-            seller=_seller(),
+            seller=seller_party(),
             customer=_customer(order),
             dates=dates,
             reference_lines=references,

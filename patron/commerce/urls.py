@@ -43,7 +43,7 @@ urlpatterns = [
         name="opportunity_products",
     ),
     path(
-        "opportunities/<int:pk>/products/panel/",
+        "panel/<str:object_type>/<int:pk>/products/",
         views.opportunity_products_panel,
         name="opportunity_products_panel",
     ),

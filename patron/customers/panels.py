@@ -1,6 +1,7 @@
-"""Side panels other apps add to contact and account pages (lineage from integration, later
-quality scores or open deals), loaded by htmx from the app's own URL, so this app never imports
-theirs. Apps register in their `AppConfig.ready()`."""
+"""Side panels other apps add to record pages — contacts and accounts (lineage from
+integration, quality scores, open deals) and other apps' records such as opportunities (their
+products) — loaded by htmx from the app's own URL, so the page's app never imports theirs.
+Apps register in their `AppConfig.ready()`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class RecordPanel:
     title: str
     url_name: str  # a view taking (object_type, pk) and answering an HTML fragment
     permission: str = ""  # a role permission the viewer needs to see the panel at all
+    object_types: tuple[str, ...] = ("contact", "account")  # the pages it appears on
 
 
 _panels: dict[str, RecordPanel] = {}
@@ -31,7 +33,7 @@ def panels_for(user, object_type: str, pk: int) -> list[dict[str, str]]:
     return [
         {"key": p.key, "title": p.title, "url": reverse(p.url_name, args=[object_type, pk])}
         for p in _panels.values()
-        if not p.permission or can(user, p.permission)
+        if object_type in p.object_types and (not p.permission or can(user, p.permission))
     ]
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from patron.core.exceptions import ConflictError, PermissionDeniedError
 from patron.core.permissions import can, may_each
 from patron.core.web import apply_validation_error, domain_errors, request_user
+from patron.customers import panels
 from patron.customers import selectors as customer_selectors
 from patron.customers.models import Account, Contact
 
@@ -139,6 +140,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_delete": allowed["delete"],
         "move_error": move_error,
         "today": timezone.localdate(),
+        "panels": panels.panels_for(user, "opportunity", opportunity.pk),
     }
     return render(
         request, "sales/opportunity_detail.html", context, status=400 if move_error else 200

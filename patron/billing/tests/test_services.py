@@ -405,3 +405,13 @@ def test_the_pdf_shows_the_stored_totals(manager_north, account_north):
     )
     assert invoice.net_total == D("90.00")
     assert ("Due date", invoice.due_date.strftime("%d %b %Y")) in document.dates
+
+
+def test_the_pdf_names_the_seller_with_its_address(manager_north, account_north, settings):
+    from patron.billing import documents
+
+    settings.PATRON_SELLER_ADDRESS = "Hafenstraße 1 | 20457 Hamburg"
+    invoice = make_issued(manager_north, account_north)
+    seller = documents.invoice_document(invoice).seller
+    assert seller.lines == ["Hafenstraße 1", "20457 Hamburg"]
+    assert seller.name

@@ -241,10 +241,17 @@ def test_opportunity_products_fragment(rep_north, rep_south, account_north, widg
     services.opportunity_product_add(
         actor=rep_north, opportunity=opportunity, data={"product": widget, "quantity": D("2")}
     )
-    url = reverse("opportunity_products_panel", args=[opportunity.pk])
+    url = reverse("opportunity_products_panel", args=["opportunity", opportunity.pk])
     body = client_for(rep_north).get(url).content.decode()
     assert "Widget" in body and "19.98 EUR" in body
     assert client_for(rep_south).get(url).status_code == 404
+    wrong = reverse("opportunity_products_panel", args=["account", opportunity.pk])
+    assert client_for(rep_north).get(wrong).status_code == 404
+    # The opportunity page loads the panel; contact and account pages do not.
+    page = client_for(rep_north).get(reverse("opportunity_detail", args=[opportunity.pk]))
+    assert url in page.content.decode()
+    account_page = client_for(rep_north).get(reverse("account_detail", args=[account_north.pk]))
+    assert "/products/" not in account_page.content.decode()
 
 
 def test_order_typed_in_as_a_draft_then_edited(rep_north, account_north, widget, eur_list):

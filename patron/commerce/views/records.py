@@ -99,10 +99,12 @@ def opportunity_products(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @domain_errors
-def opportunity_products_panel(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_products_panel(request: HttpRequest, object_type: str, pk: int) -> HttpResponse:
     """A fragment for the opportunity page (loaded with htmx): its product lines and links to
     manage them and to quote them."""
     user = request_user(request)
+    if object_type != "opportunity":
+        raise Http404("Products are shown on opportunities.")
     opportunity = Opportunity.objects.restrict(user, "view").get(pk=pk)
     context = {
         "opportunity": opportunity,
