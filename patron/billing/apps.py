@@ -20,6 +20,15 @@ class BillingConfig(AppConfig):
         panels.register(
             panels.RecordPanel("economics", "Customer economics", "economics_panel", "invoice.view")
         )
+        panels.register(
+            panels.RecordPanel(
+                "order_invoices",
+                "Invoices",
+                "order_invoices_panel",
+                "invoice.view",
+                object_types=("order",),
+            )
+        )
         jobs.register_periodic("billing-overdue", 24 * 3600, periodic)
 
         from patron.commerce import selectors as commerce_selectors

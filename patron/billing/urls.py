@@ -17,4 +17,9 @@ urlpatterns = [
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("payments/<int:pk>/reverse/", views.payment_reverse, name="payment_reverse"),
     path("panel/<str:object_type>/<int:pk>/", views.economics_panel, name="economics_panel"),
+    path(
+        "panel/<str:object_type>/<int:pk>/invoices/",
+        views.order_invoices_panel,
+        name="order_invoices_panel",
+    ),
 ]

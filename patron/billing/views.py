@@ -438,3 +438,24 @@ def economics_panel(request: HttpRequest, object_type: str, pk: int) -> HttpResp
         "new_url": new_url if can(user, "invoice.add") else "",
     }
     return render(request, "billing/partials/economics_panel.html", context)
+
+
+@login_required
+@domain_errors
+def order_invoices_panel(request: HttpRequest, object_type: str, pk: int) -> HttpResponse:
+    """The "Invoices" card of an order page: the order's invoices, and the one-click "Invoice
+    this order" while it is confirmed or fulfilled and not invoiced yet."""
+    user = request_user(request)
+    if object_type != "order":
+        raise Http404("Invoices are shown on orders.")
+    order = selectors.order_visible(user=user).get(pk=pk)
+    invoices = list(
+        selectors.invoices_for_list(selectors.invoice_visible(user=user).filter(order=order))
+    )
+    may_invoice = (
+        can(user, "invoice.add")
+        and order.status in services.ORDER_INVOICEABLE
+        and not any(i.status != Invoice.Status.VOID for i in invoices)
+    )
+    context = {"order": order, "invoices": invoices, "may_invoice": may_invoice}
+    return render(request, "billing/partials/order_invoices_panel.html", context)

@@ -122,13 +122,11 @@ def test_sales_flow(live_server, browser, sign_in, rep_north, manager_north, sal
         expect(page.locator("#close-reason")).to_have_text("Best tracking coverage")
 
         # --- A quote from the opportunity, with a product line. -------------------------------
-        # MISSING UI: the opportunity page (patron/sales/templates/sales/opportunity_detail.html,
-        # view patron.sales.views.opportunity_detail) neither includes the commerce "Products"
-        # fragment (commerce:opportunity_products_panel, partials/opportunity_products_panel.html)
-        # nor links to the opportunity's products page, so the rep cannot reach "Create a quote
-        # from these" by clicking. Until it does, the test opens that page by its URL; replace
-        # this goto with a click on the panel's "Manage" link once the panel is on the page.
-        page.goto(f"{base}/commerce/opportunities/{opportunity.pk}/products/")
+        # The opportunity page shows its products (commerce's panel); "Manage" opens them.
+        products_panel = page.locator("#panel-opportunity_products")
+        expect(products_panel).to_contain_text("No products yet.")
+        products_panel.locator("a:has-text('Manage')").click()
+        page.wait_for_url(f"{base}/commerce/opportunities/{opportunity.pk}/products/")
         expect(page.locator("h1")).to_have_text("Products")
         expect(page.locator("#quote-from-opportunity")).to_be_disabled()  # no lines yet
         page.select_option("#add-product select[name=product]", str(product.pk))
@@ -171,22 +169,17 @@ def test_sales_flow(live_server, browser, sign_in, rep_north, manager_north, sal
         page.close()
 
         # --- Billing invoices the order and issues the invoice. -------------------------------
-        # MISSING UI: the order page (patron/commerce/templates/commerce/order_detail.html,
-        # view patron.commerce.views.documents.order_detail) has no "Invoice this order"
-        # button, although billing.views.invoice_create says an order is invoiced from its own
-        # page in one click. The only way in the UI is the "Invoice an order" card of the new
-        # invoice form (billing/invoice_form.html), which the test uses.
+        # The manager opens the order from the Orders list and invoices it from its page.
         billing = browser.new_page(viewport={"width": 1600, "height": 900})
         billing.set_default_timeout(10_000)
         current = billing
         sign_in(billing, base, "manager_north")
-        billing.click("nav >> text=Invoices")
-        billing.click("text=New invoice")
-        orders_card = billing.locator("#orders-to-invoice")
-        row = orders_card.locator("tr", has_text=order.number)
-        expect(row).to_contain_text("Northwind")
-        expect(row).to_contain_text("Confirmed")
-        row.locator("button:has-text('Invoice this order')").click()
+        billing.click("nav >> text=Orders")
+        billing.click(f"a:has-text('{order.number}')")
+        billing.wait_for_url(f"{base}/commerce/orders/{order.pk}/")
+        invoices_panel = billing.locator("#panel-order_invoices")
+        expect(invoices_panel).to_contain_text("Not invoiced yet.")
+        invoices_panel.locator("button:has-text('Invoice this order')").click()
         invoice = Invoice.objects.get()
         billing.wait_for_url(f"{base}/billing/invoices/{invoice.pk}/")
         expect(billing.locator("#invoice-status")).to_have_text("Draft")

@@ -133,3 +133,31 @@ def test_from_order_in_one_click(client, manager_north, account_north, widget):
     assert response["Location"] == reverse("invoice_detail", args=[invoice.pk])
     page = client.get(reverse("invoice_create"), {"account": account_north.pk}).content.decode()
     assert reverse("invoice_from_order", args=[order.pk]) not in page
+
+
+def test_the_order_page_invoices_the_order_in_one_click(
+    manager_north, rep_north, account_north, widget
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    order = _order(manager_north, account_north, widget)
+    page = Client()
+    page.force_login(manager_north)
+    detail = page.get(reverse("order_detail", args=[order.pk])).content.decode()
+    panel_url = reverse("order_invoices_panel", args=["order", order.pk])
+    assert panel_url in detail
+    panel = page.get(panel_url).content.decode()
+    assert "Not invoiced yet." in panel and "Invoice this order" in panel
+    # A sales rep sees the order's invoices but may not invoice it.
+    rep = Client()
+    rep.force_login(rep_north)
+    assert "Invoice this order" not in rep.get(panel_url).content.decode()
+    response = page.post(reverse("invoice_from_order", args=[order.pk]))
+    invoice = Invoice.objects.get(order=order)
+    assert response.status_code == 302 and response["Location"].endswith(
+        reverse("invoice_detail", args=[invoice.pk])
+    )
+    panel = page.get(panel_url).content.decode()
+    assert str(invoice) in panel and "Invoice this order" not in panel
+    assert page.get(reverse("order_invoices_panel", args=["account", order.pk])).status_code == 404

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from patron.core.exceptions import ConflictError, PermissionDeniedError
 from patron.core.permissions import can, may_each
 from patron.core.web import apply_validation_error, domain_errors, request_user
+from patron.customers import panels
 from patron.customers import selectors as customer_selectors
 from patron.customers.models import Contact
 
@@ -446,6 +447,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_fulfil": Order.Status.FULFILLED in next_steps,
         "may_cancel": Order.Status.CANCELLED in next_steps,
         "may_edit": allowed["change"] and order.is_editable,
+        "panels": panels.panels_for(user, "order", order.pk),
     }
     return render(request, "commerce/order_detail.html", context)
 
