@@ -1,5 +1,6 @@
 """Leads API: leads (create, list with filters and cursor pagination, read, update, delete),
-their activities, the existing customers a lead may be, conversion and bulk import.
+their activities, the existing customers a lead may be, conversion and bulk import; and the
+configuration behind them (`leadrule.*`): scoring rules, assignment rules and web forms.
 Parse, call the selectors and services, shape — nothing else.
 
 No `from __future__ import annotations`: `@idempotent` operations need real annotations."""
@@ -13,6 +14,7 @@ from ninja import Field, Query, Router, Status
 
 from patron.core.idempotency import idempotent
 from patron.core.models import Team, User
+from patron.core.permissions import require
 from patron.core.schemas import ERRORS, WRITE_ERRORS, PageParams
 from patron.customers import selectors as customer_selectors
 from patron.customers.models import Contact
@@ -20,11 +22,14 @@ from patron.utils.cursor import paginate
 
 from . import selectors, services
 from .filters import LEAD_ORDERINGS, LeadFilterSet
-from .models import Lead
+from .models import AssignmentRule, Lead, ScoringRule, WebForm
 from .schemas import (
     MAX_ID,
     ActivityIn,
     ActivityOut,
+    AssignmentRuleIn,
+    AssignmentRuleOut,
+    AssignmentRulePatch,
     CandidatesOut,
     ConvertIn,
     ConvertOut,
@@ -34,7 +39,13 @@ from .schemas import (
     LeadOut,
     LeadPage,
     LeadPatch,
+    ScoringRuleIn,
+    ScoringRuleOut,
+    ScoringRulePatch,
     Source,
+    WebFormIn,
+    WebFormOut,
+    WebFormPatch,
     candidate_out,
 )
 from .schemas import (
@@ -51,32 +62,36 @@ def _actor(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined,return-value]
 
 
-def _resolve(data: dict[str, Any]) -> dict[str, Any]:
-    """Owner and team ids to records; an unknown id is a 400 on its field."""
-    sources: dict[str, tuple[QuerySet, str]] = {
-        "owner_id": (User.objects.filter(is_active=True), "user"),
-        "team_id": (Team.objects.all(), "team"),
-    }
+def _resolve(data: dict[str, Any], references: dict[str, str] = REFERENCES) -> dict[str, Any]:
+    """User and team ids (`references`: API name -> model field) to records; an unknown id
+    is a 400 on its field."""
     result: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for name, value in data.items():
-        if name not in sources:
+        if name not in references:
             result[name] = value
             continue
-        queryset, label = sources[name]
+        queryset: QuerySet
+        if name.endswith("owner_id"):
+            queryset, label = User.objects.filter(is_active=True), "user"
+        else:
+            queryset, label = Team.objects.all(), "team"
         record = None if value is None else queryset.filter(pk=value).first()
         if value is not None and record is None:
             errors[name] = [f"There is no {label} with id {value}."]
-        result[REFERENCES[name]] = record
+        result[references[name]] = record
     if errors:
         raise ValidationError(errors)
     return result
 
 
-def _rename_errors(exc: ValidationError) -> ValidationError:
+def _rename_errors(
+    exc: ValidationError, references: dict[str, str] = REFERENCES
+) -> ValidationError:
+    """A service's errors on `owner`, `team`… under the names the client sent."""
     if not hasattr(exc, "error_dict"):
         return exc
-    back = {field: given for given, field in REFERENCES.items()}
+    back = {field: given for given, field in references.items()}
     return ValidationError({back.get(k, k): v for k, v in exc.error_dict.items()})
 
 
@@ -157,6 +172,200 @@ def lead_import(request: HttpRequest, payload: ImportIn):
         "created": [lead.pk for lead in result.created],
         "errors": [{"row": line, "reason": reason} for line, reason in result.errors],
     }
+
+
+# --- configuration: scoring rules, assignment rules, web forms (`leadrule.*`) -----------------
+# Declared before /leads/{lead_id}: "/leads/scoring-rules" must not be read as a lead id.
+
+RULE_TAGS = ["Lead rules"]
+FORM_REFERENCES = {"default_owner_id": "default_owner", "default_team_id": "default_team"}
+
+
+def _not_null(data: dict[str, Any], nullable: tuple[str, ...] = ()) -> None:
+    for name, value in data.items():
+        if value is None and name not in nullable:
+            raise ValidationError({name: ["This field may not be null."]})
+
+
+def _readable(request: HttpRequest) -> User:
+    """The caller, who must hold `leadrule.view` (403 otherwise, not an empty list)."""
+    user = _actor(request)
+    require(user, "leadrule.view")
+    return user
+
+
+def _scoring_rule(user: User, rule_id: int) -> ScoringRule:
+    return selectors.scoring_rules_visible(user=user).get(pk=rule_id)
+
+
+def _assignment_rule(user: User, rule_id: int) -> AssignmentRule:
+    return selectors.assignment_rules_visible(user=user).get(pk=rule_id)
+
+
+def _web_form(user: User, form_id: int) -> WebForm:
+    return (
+        selectors.web_forms_visible(user=user)
+        .select_related("default_owner", "default_team")
+        .get(pk=form_id)
+    )
+
+
+@router.get("/leads/scoring-rules", response={200: list[ScoringRuleOut], **ERRORS}, tags=RULE_TAGS)
+def scoring_rule_list(request: HttpRequest):
+    """The scoring rules, fit rules first, each in its order (needs `leadrule.view`)."""
+    return list(selectors.scoring_rules_visible(user=_readable(request)))
+
+
+@router.post("/leads/scoring-rules", response={201: ScoringRuleOut, **ERRORS}, tags=RULE_TAGS)
+@idempotent
+def scoring_rule_create(request: HttpRequest, payload: ScoringRuleIn):
+    """Add a scoring rule (needs `leadrule.add`); the open leads are rescored in the
+    background once it is saved. A fit rule reads a lead field, an engagement rule an
+    activity count; `gt` compares with a number and `exists` takes no value."""
+    user = _actor(request)
+    rule = services.scoring_rule_create(actor=user, data=payload.model_dump())
+    return Status(201, _scoring_rule(user, rule.pk))
+
+
+@router.get(
+    "/leads/scoring-rules/{rule_id}", response={200: ScoringRuleOut, **ERRORS}, tags=RULE_TAGS
+)
+def scoring_rule_detail(request: HttpRequest, rule_id: int):
+    return _scoring_rule(_readable(request), rule_id)
+
+
+@router.patch(
+    "/leads/scoring-rules/{rule_id}",
+    response={200: ScoringRuleOut, **WRITE_ERRORS},
+    tags=RULE_TAGS,
+)
+def scoring_rule_update(request: HttpRequest, rule_id: int, payload: ScoringRulePatch):
+    """Change a scoring rule (needs `leadrule.change`); send the `version` you read (a stale
+    one answers 409). The open leads are rescored in the background."""
+    user = _readable(request)
+    rule = _scoring_rule(user, rule_id)
+    data = payload.model_dump(exclude_unset=True, exclude={"version"})
+    _not_null(data)
+    services.scoring_rule_update(actor=user, rule=rule, expected_version=payload.version, data=data)
+    return _scoring_rule(user, rule_id)
+
+
+@router.delete("/leads/scoring-rules/{rule_id}", response={204: None, **ERRORS}, tags=RULE_TAGS)
+def scoring_rule_delete(request: HttpRequest, rule_id: int):
+    """Delete a scoring rule (needs `leadrule.delete`); the open leads are rescored."""
+    user = _readable(request)
+    services.scoring_rule_delete(actor=user, rule=_scoring_rule(user, rule_id))
+    return Status(204, None)
+
+
+@router.get(
+    "/leads/assignment-rules", response={200: list[AssignmentRuleOut], **ERRORS}, tags=RULE_TAGS
+)
+def assignment_rule_list(request: HttpRequest):
+    """The assignment rules in the order they are tried (needs `leadrule.view`)."""
+    return list(selectors.assignment_rules_visible(user=_readable(request)))
+
+
+@router.post("/leads/assignment-rules", response={201: AssignmentRuleOut, **ERRORS}, tags=RULE_TAGS)
+@idempotent
+def assignment_rule_create(request: HttpRequest, payload: AssignmentRuleIn):
+    """Add an assignment rule (needs `leadrule.add`). A territory rule needs `countries` or
+    `regions`, a size rule a minimum or a maximum, a round-robin rule a `team_id`; the others
+    an `owner_id` or a `team_id` to rotate within."""
+    user = _actor(request)
+    try:
+        rule = services.assignment_rule_create(actor=user, data=_resolve(payload.model_dump()))
+    except ValidationError as exc:
+        raise _rename_errors(exc) from None
+    return Status(201, _assignment_rule(user, rule.pk))
+
+
+@router.get(
+    "/leads/assignment-rules/{rule_id}",
+    response={200: AssignmentRuleOut, **ERRORS},
+    tags=RULE_TAGS,
+)
+def assignment_rule_detail(request: HttpRequest, rule_id: int):
+    return _assignment_rule(_readable(request), rule_id)
+
+
+@router.patch(
+    "/leads/assignment-rules/{rule_id}",
+    response={200: AssignmentRuleOut, **WRITE_ERRORS},
+    tags=RULE_TAGS,
+)
+def assignment_rule_update(request: HttpRequest, rule_id: int, payload: AssignmentRulePatch):
+    """Change an assignment rule (needs `leadrule.change`); send the `version` you read (a
+    stale one answers 409)."""
+    user = _readable(request)
+    rule = _assignment_rule(user, rule_id)
+    data = payload.model_dump(exclude_unset=True, exclude={"version"})
+    _not_null(data, ("min_employees", "max_employees", "owner_id", "team_id"))
+    try:
+        services.assignment_rule_update(
+            actor=user, rule=rule, expected_version=payload.version, data=_resolve(data)
+        )
+    except ValidationError as exc:
+        raise _rename_errors(exc) from None
+    return _assignment_rule(user, rule_id)
+
+
+@router.delete("/leads/assignment-rules/{rule_id}", response={204: None, **ERRORS}, tags=RULE_TAGS)
+def assignment_rule_delete(request: HttpRequest, rule_id: int):
+    """Delete an assignment rule (needs `leadrule.delete`); leads it assigned keep owners."""
+    user = _readable(request)
+    services.assignment_rule_delete(actor=user, rule=_assignment_rule(user, rule_id))
+    return Status(204, None)
+
+
+@router.get("/leads/web-forms", response={200: list[WebFormOut], **ERRORS}, tags=RULE_TAGS)
+def web_form_list(request: HttpRequest):
+    """The web forms, with the HTML snippet to paste into a site (needs `leadrule.view`)."""
+    forms = selectors.web_forms_visible(user=_readable(request))
+    return list(forms.select_related("default_owner", "default_team"))
+
+
+@router.post("/leads/web-forms", response={201: WebFormOut, **ERRORS}, tags=RULE_TAGS)
+@idempotent
+def web_form_create(request: HttpRequest, payload: WebFormIn):
+    """Add a web form (needs `leadrule.add`): it takes leads at /leads/capture/<slug>/."""
+    user = _actor(request)
+    data = _resolve(payload.model_dump(), FORM_REFERENCES)
+    try:
+        web_form = services.web_form_create(actor=user, data=data)
+    except ValidationError as exc:
+        raise _rename_errors(exc, FORM_REFERENCES) from None
+    return Status(201, _web_form(user, web_form.pk))
+
+
+@router.get("/leads/web-forms/{form_id}", response={200: WebFormOut, **ERRORS}, tags=RULE_TAGS)
+def web_form_detail(request: HttpRequest, form_id: int):
+    return _web_form(_readable(request), form_id)
+
+
+@router.patch("/leads/web-forms/{form_id}", response={200: WebFormOut, **ERRORS}, tags=RULE_TAGS)
+def web_form_update(request: HttpRequest, form_id: int, payload: WebFormPatch):
+    """Change a web form (needs `leadrule.change`). A new slug changes its address: update
+    the pages that embed it."""
+    user = _readable(request)
+    web_form = _web_form(user, form_id)
+    data = payload.model_dump(exclude_unset=True)
+    _not_null(data, ("default_owner_id", "default_team_id"))
+    try:
+        services.web_form_update(
+            actor=user, web_form=web_form, data=_resolve(data, FORM_REFERENCES)
+        )
+    except ValidationError as exc:
+        raise _rename_errors(exc, FORM_REFERENCES) from None
+    return _web_form(user, form_id)
+
+
+@router.delete("/leads/web-forms/{form_id}", response={204: None, **ERRORS}, tags=RULE_TAGS)
+def web_form_delete(request: HttpRequest, form_id: int):
+    """Delete a web form (needs `leadrule.delete`); its leads stay."""
+    user = _readable(request)
+    services.web_form_delete(actor=user, web_form=_web_form(user, form_id))
+    return Status(204, None)
 
 
 @router.get("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, tags=["Leads"])

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from email_validator import EmailNotValidError, validate_email
 
@@ -104,6 +104,16 @@ ASSIGNMENT_FIELDS = [
     "is_active",
 ]
 ACTIVITY_FIELDS = ["kind", "occurred_at", "detail"]
+WEB_FORM_FIELDS = [
+    "name",
+    "slug",
+    "allowed_fields",
+    "default_owner",
+    "default_team",
+    "campaign",
+    "redirect_url",
+    "is_active",
+]
 
 
 # --- normalisation and scoring ------------------------------------------------------------------
@@ -679,6 +689,7 @@ def lead_convert(
 def _validate_rule(rule: ScoringRule) -> None:
     valid = dict(scoring.field_choices(rule.kind)) if rule.kind in ScoringRule.Kind else {}
     errors: dict[str, list[str]] = {}
+    rule.name = (rule.name or "").strip()
     if rule.field not in valid:
         errors["field"] = [f"A {rule.kind} rule reads one of: {', '.join(valid)}."]
     rule.value = (rule.value or "").strip()
@@ -743,6 +754,7 @@ def scoring_rule_delete(*, actor: Any, rule: ScoringRule) -> None:
 
 def _validate_assignment(rule: AssignmentRule) -> None:
     errors: dict[str, list[str]] = {}
+    rule.name = (rule.name or "").strip()
     rule.countries = ",".join(c.strip().upper() for c in rule.countries.split(",") if c.strip())
     rule.regions = ",".join(r.strip() for r in rule.regions.split(",") if r.strip())
     if rule.kind == AssignmentRule.Kind.TERRITORY and not (rule.countries or rule.regions):
@@ -802,6 +814,73 @@ def assignment_rule_delete(*, actor: Any, rule: AssignmentRule) -> None:
     require_record(actor, rule, "delete")
     audit.record_delete(actor=actor, obj=rule, fields=ASSIGNMENT_FIELDS)
     rule.delete()
+
+
+def _validate_web_form(web_form: WebForm) -> None:
+    errors: dict[str, list[str]] = {}
+    for name in ("name", "slug", "campaign", "redirect_url"):
+        value = getattr(web_form, name)
+        if isinstance(value, str):
+            setattr(web_form, name, value.strip())
+    fields = web_form.allowed_fields
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        errors["allowed_fields"] = ["Give a list of lead field names."]
+    else:
+        unknown = [f for f in fields if f not in FORM_FIELDS]
+        if unknown:
+            errors["allowed_fields"] = [
+                f"A form may fill only: {', '.join(FORM_FIELDS)} (not {', '.join(unknown)})."
+            ]
+        web_form.allowed_fields = list(dict.fromkeys(fields))
+    try:
+        web_form.full_clean(exclude=list(errors))
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save_web_form(web_form: WebForm) -> None:
+    """Save; a slug taken by a form saved meanwhile is a ValidationError, not a crash."""
+    try:
+        with transaction.atomic():
+            web_form.save()
+    except IntegrityError:
+        raise ValidationError({"slug": ["A web form with this slug already exists."]}) from None
+
+
+@transaction.atomic
+def web_form_create(*, actor: Any, data: Mapping[str, Any]) -> WebForm:
+    """A public form posting leads to /leads/capture/<slug>/ (configuration, `leadrule.add`)."""
+    require(actor, "leadrule.add")
+    web_form = WebForm(**only_known(data, WEB_FORM_FIELDS))
+    _validate_web_form(web_form)
+    _save_web_form(web_form)
+    audit.record_create(actor=actor, obj=web_form, fields=WEB_FORM_FIELDS)
+    return web_form
+
+
+@transaction.atomic
+def web_form_update(*, actor: Any, web_form: WebForm, data: Mapping[str, Any]) -> WebForm:
+    require_record(actor, web_form, "change")
+    data = only_known(data, WEB_FORM_FIELDS)
+    before = audit.snapshot(web_form, WEB_FORM_FIELDS)
+    for name, value in data.items():
+        setattr(web_form, name, value)
+    _validate_web_form(web_form)
+    _save_web_form(web_form)
+    changes = audit.diff(before, audit.snapshot(web_form, WEB_FORM_FIELDS))
+    if changes:
+        audit.record(actor=actor, action="update", obj=web_form, changes=changes)
+    return web_form
+
+
+@transaction.atomic
+def web_form_delete(*, actor: Any, web_form: WebForm) -> None:
+    """Delete a form; its leads stay (without the form) and its address stops answering."""
+    require_record(actor, web_form, "delete")
+    audit.record_delete(actor=actor, obj=web_form, fields=WEB_FORM_FIELDS)
+    web_form.delete()
 
 
 @transaction.atomic
