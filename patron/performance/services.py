@@ -7,7 +7,7 @@ Each service checks the actor's permission (an `actor` of None is the system), v
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,11 +20,26 @@ from patron.core.versioning import save_versioned
 from patron.sales.models import Opportunity, Stage
 from patron.utils.fields import only_known
 
-from .models import Category, CommissionAssignment, ForecastCategory, Quota, StageConversion
+from .models import (
+    Category,
+    CommissionAssignment,
+    CommissionPlan,
+    CommissionTier,
+    ExchangeRate,
+    ForecastCategory,
+    Quota,
+    StageConversion,
+    StageForecastCategory,
+)
 
 QUOTA_FIELDS = ["owner", "team", "period_kind", "period_start", "amount", "currency"]
 QUOTA_UPDATE_FIELDS = ["amount", "currency"]
 ASSIGNMENT_FIELDS = ["plan", "owner", "period_kind", "period_start"]
+PLAN_FIELDS = ["name", "method", "basis", "description"]
+TIER_FIELDS = ["from_attainment", "rate"]
+EXCHANGE_RATE_FIELDS = ["currency", "rate", "valid_from"]
+STAGE_CATEGORY_FIELDS = ["stage", "category"]
+MAX_TIERS = 50
 
 
 def _check_holder(actor: Any, quota: Quota) -> None:
@@ -136,20 +151,320 @@ def forecast_category_set(
     return result
 
 
+def _check_assignee(actor: Any, assignment: CommissionAssignment) -> None:
+    """A manager assigns plans to their own team's reps; an administrator to anyone."""
+    if actor is None or actor.sees_all_records:
+        return
+    owner_team = getattr(assignment.owner, "team_id", None) if assignment.owner_id else None
+    if actor.team_id is None or owner_team != actor.team_id:
+        raise ValidationError({"owner": ["You may assign plans to your own team only."]})
+
+
+def _assignment_taken(assignment: CommissionAssignment) -> ValidationError:
+    return ValidationError(
+        {"period_start": ["This rep already has a commission plan for this period."]}
+    )
+
+
+def _save_assignment(assignment: CommissionAssignment) -> None:
+    assignment.full_clean(validate_constraints=False)
+    taken = CommissionAssignment.objects.filter(
+        owner_id=assignment.owner_id,
+        period_kind=assignment.period_kind,
+        period_start=assignment.period_start,
+    ).exclude(pk=assignment.pk)
+    if taken.exists():
+        raise _assignment_taken(assignment)
+    try:
+        with transaction.atomic():
+            assignment.save()
+    except IntegrityError:
+        raise _assignment_taken(assignment) from None
+
+
 @transaction.atomic
 def commission_assignment_create(*, actor: Any, data: Mapping[str, Any]) -> CommissionAssignment:
     """Put a rep on a commission plan for a period."""
     require(actor, "commission.add")
     data = only_known(data, ASSIGNMENT_FIELDS)
     assignment = CommissionAssignment(**data)
-    if actor is not None and not actor.sees_all_records:
-        owner_team = getattr(assignment.owner, "team_id", None)
-        if actor.team_id is None or owner_team != actor.team_id:
-            raise ValidationError({"owner": ["You may assign plans to your own team only."]})
-    assignment.full_clean()
-    assignment.save()
+    _check_assignee(actor, assignment)
+    _save_assignment(assignment)
     audit.record_create(actor=actor, obj=assignment, fields=ASSIGNMENT_FIELDS)
     return assignment
+
+
+@transaction.atomic
+def commission_assignment_update(
+    *, actor: Any, assignment: CommissionAssignment, data: Mapping[str, Any]
+) -> CommissionAssignment:
+    """Change the plan or the period of a rep's assignment (the rep stays)."""
+    require(actor, "commission.change")
+    require_record(actor, assignment, "change")
+    data = only_known(data, ["plan", "period_kind", "period_start"])
+    before = audit.snapshot(assignment, ASSIGNMENT_FIELDS)
+    for name, value in data.items():
+        setattr(assignment, name, value)
+    _check_assignee(actor, assignment)
+    _save_assignment(assignment)
+    changes = audit.diff(before, audit.snapshot(assignment, ASSIGNMENT_FIELDS))
+    if changes:
+        audit.record(actor=actor, action="update", obj=assignment, changes=changes)
+    return assignment
+
+
+@transaction.atomic
+def commission_assignment_delete(*, actor: Any, assignment: CommissionAssignment) -> None:
+    require(actor, "commission.delete")
+    require_record(actor, assignment, "delete")
+    _check_assignee(actor, assignment)
+    audit.record_delete(actor=actor, obj=assignment, fields=ASSIGNMENT_FIELDS)
+    assignment.delete()
+
+
+# --- commission plans ---------------------------------------------------------------------
+
+
+def _tiers_snapshot(tiers: list[CommissionTier]) -> list[list[str]]:
+    return [[str(t.from_attainment), str(t.rate)] for t in tiers]
+
+
+def _build_tiers(plan: CommissionPlan, rows: Sequence[Mapping[str, Any]]) -> list[CommissionTier]:
+    """Validated tiers: at least one, the first from 0 %, starts strictly ascending, rates
+    0–100 %. Errors name the tier (`tiers.1.rate`)."""
+    if not rows:
+        raise ValidationError({"tiers": ["A plan needs at least one tier, starting at 0 %."]})
+    if len(rows) > MAX_TIERS:
+        raise ValidationError({"tiers": [f"A plan has at most {MAX_TIERS} tiers."]})
+    errors: dict[str, list[str]] = {}
+    tiers = []
+    for index, row in enumerate(rows):
+        unknown = sorted(set(row) - set(TIER_FIELDS))
+        for name in unknown:
+            errors[f"tiers.{index}.{name}"] = ["Unknown field."]
+        tier = CommissionTier(plan=plan, **{k: v for k, v in row.items() if k in TIER_FIELDS})
+        try:
+            tier.full_clean(exclude=["plan"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors[f"tiers.{index}.{name}"] = messages
+        tiers.append(tier)
+    if errors:
+        raise ValidationError(errors)
+    if tiers[0].from_attainment != 0:
+        raise ValidationError({"tiers.0.from_attainment": ["The first tier starts at 0 %."]})
+    for index in range(1, len(tiers)):
+        if tiers[index].from_attainment <= tiers[index - 1].from_attainment:
+            errors[f"tiers.{index}.from_attainment"] = [
+                "Tiers go up: each starts above the one before "
+                f"({tiers[index - 1].from_attainment} %)."
+            ]
+    if errors:
+        raise ValidationError(errors)
+    return tiers
+
+
+def _plan_name_taken() -> ValidationError:
+    return ValidationError({"name": ["There is already a commission plan with this name."]})
+
+
+def _save_plan(plan: CommissionPlan) -> None:
+    if isinstance(plan.name, str):
+        plan.name = plan.name.strip()
+    plan.full_clean(validate_unique=False)
+    if CommissionPlan.objects.filter(name=plan.name).exclude(pk=plan.pk).exists():
+        raise _plan_name_taken()
+    try:
+        with transaction.atomic():
+            plan.save()
+    except IntegrityError:
+        raise _plan_name_taken() from None
+
+
+@transaction.atomic
+def commission_plan_create(
+    *, actor: Any, data: Mapping[str, Any], tiers: Sequence[Mapping[str, Any]]
+) -> CommissionPlan:
+    """A commission plan with its tiers (attainment bands)."""
+    require(actor, "commission.add")
+    data = only_known(data, PLAN_FIELDS)
+    plan = CommissionPlan(**data)
+    built = _build_tiers(plan, list(tiers))
+    _save_plan(plan)
+    for tier in built:
+        tier.plan = plan
+    CommissionTier.objects.bulk_create(built)
+    changes = {
+        k: [None, v] for k, v in audit.snapshot(plan, PLAN_FIELDS).items() if v not in (None, "")
+    }
+    changes["tiers"] = [None, _tiers_snapshot(built)]
+    audit.record(actor=actor, action="create", obj=plan, changes=changes)
+    return plan
+
+
+@transaction.atomic
+def commission_plan_update(
+    *,
+    actor: Any,
+    plan: CommissionPlan,
+    data: Mapping[str, Any],
+    tiers: Sequence[Mapping[str, Any]] | None = None,
+) -> CommissionPlan:
+    """Change a plan's fields; `tiers`, when given, replace all of its tiers."""
+    require(actor, "commission.change")
+    data = only_known(data, PLAN_FIELDS)
+    before = audit.snapshot(plan, PLAN_FIELDS)
+    old_tiers = list(CommissionTier.objects.filter(plan=plan).order_by("from_attainment"))
+    for name, value in data.items():
+        setattr(plan, name, value)
+    built = _build_tiers(plan, list(tiers)) if tiers is not None else None
+    _save_plan(plan)
+    changes = audit.diff(before, audit.snapshot(plan, PLAN_FIELDS))
+    if built is not None:
+        CommissionTier.objects.filter(plan=plan).delete()
+        CommissionTier.objects.bulk_create(built)
+        old, new = _tiers_snapshot(old_tiers), _tiers_snapshot(built)
+        if old != new:
+            changes["tiers"] = [old, new]
+    if changes:
+        audit.record(actor=actor, action="update", obj=plan, changes=changes)
+    return plan
+
+
+@transaction.atomic
+def commission_plan_delete(*, actor: Any, plan: CommissionPlan) -> None:
+    """Delete a plan and its tiers; refused while reps are assigned to it."""
+    require(actor, "commission.delete")
+    assigned = CommissionAssignment.objects.filter(plan=plan).count()
+    if assigned:
+        raise ValidationError(
+            {
+                "plan": [
+                    f"{assigned} assignment(s) use this plan; move or delete them first "
+                    "(their statements depend on it)."
+                ]
+            }
+        )
+    changes = {
+        k: [v, None] for k, v in audit.snapshot(plan, PLAN_FIELDS).items() if v not in (None, "")
+    }
+    tiers = list(CommissionTier.objects.filter(plan=plan).order_by("from_attainment"))
+    changes["tiers"] = [_tiers_snapshot(tiers), None]
+    audit.record(actor=actor, action="delete", obj=plan, changes=changes)
+    plan.delete()
+
+
+# --- exchange rates -----------------------------------------------------------------------
+
+
+def _save_rate(rate: ExchangeRate) -> None:
+    from .selectors import default_currency
+
+    if isinstance(rate.currency, str):
+        rate.currency = rate.currency.strip().upper()
+    if rate.currency == default_currency():
+        raise ValidationError(
+            {"currency": [f"{rate.currency} is the organisation's currency; it needs no rate."]}
+        )
+    rate.full_clean(validate_unique=False, validate_constraints=False)
+    taken = ExchangeRate.objects.filter(currency=rate.currency, valid_from=rate.valid_from)
+    message = {"valid_from": [f"There is already a {rate.currency} rate from this date."]}
+    if taken.exclude(pk=rate.pk).exists():
+        raise ValidationError(message)
+    try:
+        with transaction.atomic():
+            rate.save()
+    except IntegrityError:
+        raise ValidationError(message) from None
+
+
+@transaction.atomic
+def exchange_rate_create(*, actor: Any, data: Mapping[str, Any]) -> ExchangeRate:
+    """What one unit of a currency is worth in the organisation's currency, from a date on."""
+    require(actor, "forecast.change")
+    rate = ExchangeRate(**only_known(data, EXCHANGE_RATE_FIELDS))
+    _save_rate(rate)
+    audit.record_create(actor=actor, obj=rate, fields=EXCHANGE_RATE_FIELDS)
+    return rate
+
+
+@transaction.atomic
+def exchange_rate_update(
+    *, actor: Any, rate: ExchangeRate, data: Mapping[str, Any]
+) -> ExchangeRate:
+    require(actor, "forecast.change")
+    data = only_known(data, EXCHANGE_RATE_FIELDS)
+    before = audit.snapshot(rate, EXCHANGE_RATE_FIELDS)
+    for name, value in data.items():
+        setattr(rate, name, value)
+    _save_rate(rate)
+    changes = audit.diff(before, audit.snapshot(rate, EXCHANGE_RATE_FIELDS))
+    if changes:
+        audit.record(actor=actor, action="update", obj=rate, changes=changes)
+    return rate
+
+
+@transaction.atomic
+def exchange_rate_delete(*, actor: Any, rate: ExchangeRate) -> None:
+    require(actor, "forecast.change")
+    audit.record_delete(actor=actor, obj=rate, fields=EXCHANGE_RATE_FIELDS)
+    rate.delete()
+
+
+# --- stage forecast categories ------------------------------------------------------------
+
+
+def _save_stage_category(setting: StageForecastCategory) -> None:
+    stage = setting.stage if setting.stage_id else None
+    if stage is not None and stage.kind != Stage.Kind.OPEN:
+        raise ValidationError(
+            {"stage": ["Only an open stage has a forecast category (won and lost are fixed)."]}
+        )
+    setting.full_clean(validate_unique=False, validate_constraints=False)
+    message = {"stage": ["This stage already has a forecast category; change that one."]}
+    taken = StageForecastCategory.objects.filter(stage_id=setting.stage_id)
+    if taken.exclude(pk=setting.pk).exists():
+        raise ValidationError(message)
+    try:
+        with transaction.atomic():
+            setting.save()
+    except IntegrityError:
+        raise ValidationError(message) from None
+
+
+@transaction.atomic
+def stage_forecast_category_create(*, actor: Any, data: Mapping[str, Any]) -> StageForecastCategory:
+    """Put an open stage's deals in a forecast category, instead of the one their
+    probability implies."""
+    require(actor, "forecast.change")
+    setting = StageForecastCategory(**only_known(data, STAGE_CATEGORY_FIELDS))
+    _save_stage_category(setting)
+    audit.record_create(actor=actor, obj=setting, fields=STAGE_CATEGORY_FIELDS)
+    return setting
+
+
+@transaction.atomic
+def stage_forecast_category_update(
+    *, actor: Any, setting: StageForecastCategory, data: Mapping[str, Any]
+) -> StageForecastCategory:
+    require(actor, "forecast.change")
+    data = only_known(data, ["category"])
+    before = audit.snapshot(setting, STAGE_CATEGORY_FIELDS)
+    for name, value in data.items():
+        setattr(setting, name, value)
+    _save_stage_category(setting)
+    changes = audit.diff(before, audit.snapshot(setting, STAGE_CATEGORY_FIELDS))
+    if changes:
+        audit.record(actor=actor, action="update", obj=setting, changes=changes)
+    return setting
+
+
+@transaction.atomic
+def stage_forecast_category_delete(*, actor: Any, setting: StageForecastCategory) -> None:
+    """Back to the default category by the stage's probability."""
+    require(actor, "forecast.change")
+    audit.record_delete(actor=actor, obj=setting, fields=STAGE_CATEGORY_FIELDS)
+    setting.delete()
 
 
 @transaction.atomic
