@@ -697,9 +697,19 @@ def _validate_rule(rule: ScoringRule) -> None:
         errors["value"] = ["Give the value to compare with."]
     if rule.operator == ScoringRule.Operator.GREATER_THAN and rule.value:
         try:
-            Decimal(rule.value)
+            number = Decimal(rule.value)
         except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
             errors["value"] = ["'is greater than' compares with a number."]
+    elif rule.value and rule.field in scoring.NUMERIC_FIELDS:
+        # "NaN" or "sNaN" would make every comparison with the lead's number fail loudly.
+        try:
+            special = not Decimal(rule.value).is_finite()
+        except InvalidOperation:
+            special = False
+        if special:
+            errors["value"] = ["Compare with a number."]
     try:
         rule.full_clean(exclude=list(errors))
     except ValidationError as exc:

@@ -85,6 +85,9 @@ def test_rule_created_through_the_api_scores_leads(
         ({**SCORING, "value": ""}, 400, "value"),
         ({**SCORING, "field": "page_visited"}, 400, "field"),
         ({**SCORING, "field": "employees", "operator": "gt", "value": "many"}, 400, "value"),
+        ({**SCORING, "field": "employees", "operator": "gt", "value": "NaN"}, 400, "value"),
+        ({**SCORING, "field": "employees", "operator": "gt", "value": "-Infinity"}, 400, "value"),
+        ({**SCORING, "field": "employees", "value": "sNaN"}, 400, "value"),
     ],
 )
 def test_scoring_rule_validation_is_4xx(api_as, manager_north, payload, status, field):
