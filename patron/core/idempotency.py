@@ -15,7 +15,12 @@ Use it on a ninja operation, directly under the route decorator::
 
 The key is claimed after authentication and input validation (a request refused by the schema
 stores nothing) and the answer is stored once ninja has rendered it: every 2xx and 4xx answer
-is kept; a 5xx answer is not, so the client may try again. The module of such an operation
+is kept; a 5xx answer is not, so the client may try again. A request with a key runs in one
+database transaction, from the claim to the stored answer: the write and the answer commit
+together, and a 5xx answer, an exception or a process that dies rolls back the write with the
+claim, so a retry never finds the write done without its answer (and does it again, once). A
+second request with the same key waits for the first one's transaction and is then answered
+from it. The module of such an operation
 must not use `from __future__ import annotations` (ninja reads the view's annotations in the
 module that defines the wrapper).
 """
@@ -102,27 +107,36 @@ def _storing(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
     @functools.wraps(run)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            response = run(request, *args, **kwargs)
-        except BaseException:
-            _settle(request, None)
-            raise
-        _settle(request, response)
+        if KEY_HEADER not in request.headers:
+            return run(request, *args, **kwargs)
+        with transaction.atomic():
+            try:
+                response = run(request, *args, **kwargs)
+            except BaseException:
+                _forget(request)  # the transaction rolls back, the claim with it
+                raise
+            if response.streaming or response.status_code >= 500:
+                transaction.set_rollback(True)  # undo the write together with the claim
+                _forget(request)
+                return response
+            _settle(request, response)
         return response
 
     return wrapper
 
 
-def _settle(request: HttpRequest, response: HttpResponse | None) -> None:
-    """Store the answer to a claimed key (or give the key up when there is none to keep)."""
+def _forget(request: HttpRequest) -> None:
+    if hasattr(request, _CLAIM_ATTRIBUTE):
+        delattr(request, _CLAIM_ATTRIBUTE)
+
+
+def _settle(request: HttpRequest, response: HttpResponse) -> None:
+    """Store the answer to a claimed key, in the transaction that made it."""
     claim: IdempotencyKey | None = getattr(request, _CLAIM_ATTRIBUTE, None)
     if claim is None:
         return
     delattr(request, _CLAIM_ATTRIBUTE)
     claimed = IdempotencyKey.objects.filter(pk=claim.pk, response_status=None)
-    if response is None or response.streaming or response.status_code >= 500:
-        claimed.delete()  # nothing worth replaying: let the client try again
-        return
     claimed.update(
         response_status=response.status_code,
         response_body=response.content.decode("utf-8", "replace"),

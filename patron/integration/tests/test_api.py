@@ -900,6 +900,34 @@ def test_a_key_still_being_answered_is_refused(api_as, admin_user):
     assert post(api, "/sources", body, key="busy").status_code == 201
 
 
+def test_a_failure_after_the_write_undoes_it_with_the_claim(api_as, admin_user, monkeypatch):
+    """The write and its stored answer commit together: a 5xx after the write leaves neither,
+    so the retry with the same key does the write once."""
+    api = api_as(admin_user)
+    create = services.source_create
+
+    def create_then_fail(**kwargs: Any) -> Source:
+        create(**kwargs)
+        raise RuntimeError("the answer could not be rendered")
+
+    monkeypatch.setattr(services, "source_create", create_then_fail)
+    failed = post(api, "/sources", {"name": "Shop"}, key="retry-me")
+    assert failed.status_code == 500
+    assert not Source.objects.exists()
+    assert not IdempotencyKey.objects.filter(key="retry-me").exists()
+
+    monkeypatch.setattr(services, "source_create", create)
+    first = post(api, "/sources", {"name": "Shop"}, key="retry-me")
+    again = post(api, "/sources", {"name": "Shop"}, key="retry-me")
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (
+        201,
+        201,
+        "true",
+    )
+    assert again.json()["id"] == first.json()["id"]
+    assert Source.objects.count() == 1
+
+
 def _fingerprint_of(body: dict[str, Any]) -> str:
     import hashlib
 
