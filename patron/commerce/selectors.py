@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from patron.customers.models import Account
@@ -43,7 +44,13 @@ def product_get(*, user: Any, pk: int, action: str = "view") -> Product:
 
 def product_by_sku(sku: str) -> Product | None:
     """The product whose SKU is `sku` whatever its case (no permission: callers check)."""
-    return Product.objects.select_related("tax_rate").filter(sku__iexact=sku.strip()).first()
+    # Compared as the unique index on lower(sku) is built, so the index answers.
+    return (
+        Product.objects.select_related("tax_rate")
+        .alias(sku_lower=Lower("sku"))
+        .filter(sku_lower=sku.strip().lower())
+        .first()
+    )
 
 
 def price_lists_visible(*, user: Any, action: str = "view") -> QuerySet[PriceList]:

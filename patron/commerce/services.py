@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from patron.core import audit
@@ -82,7 +83,11 @@ def _clean_product(product: Product) -> None:
     product.sku = (product.sku or "").strip()
     product.name = (product.name or "").strip()
     product.unit = (product.unit or "").strip() or "unit"
-    clash = Product.objects.filter(sku__iexact=product.sku).exclude(pk=product.pk)
+    clash = (
+        Product.objects.alias(sku_lower=Lower("sku"))
+        .filter(sku_lower=product.sku.lower())
+        .exclude(pk=product.pk)
+    )
     if product.sku and clash.exists():
         raise ValidationError({"sku": ["Another product has this SKU."]})
     product.full_clean()
