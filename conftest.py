@@ -6,6 +6,36 @@ from patron.core.models import OrganisationSettings
 from patron.core.tests.factories import TeamFactory, UserFactory, role
 
 
+@pytest.fixture(autouse=True)
+def _migration_data_present(request):
+    """Put back the rows migrations create (roles, the default pipeline, invoice series…) when
+    an earlier test emptied the database. A browser test runs with a real transaction and
+    leaves the tables empty behind it (its data is reloaded at the start of the next such
+    test); pytest-django runs those tests last, but pytest-xdist's `loadfile` hands out files
+    by size, so a small file of ordinary tests may come after one on the same worker. The
+    restored rows live in the test's transaction and go with it."""
+    if "db" not in request.fixturenames or "transactional_db" in request.fixturenames:
+        return
+    if request.node.get_closest_marker("django_db") and _is_transactional(request.node):
+        return
+    request.getfixturevalue("db")
+    from django.db import connections
+
+    from patron.core.models import Role
+
+    if Role.objects.exists():
+        return
+    for alias in connections:
+        contents = getattr(connections[alias], "_test_serialized_contents", None)
+        if contents:
+            connections[alias].creation.deserialize_db_from_string(contents)
+
+
+def _is_transactional(node) -> bool:
+    marker = node.get_closest_marker("django_db")
+    return bool(marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+
+
 @pytest.fixture
 def team_north(db):
     return TeamFactory(name="North")
