@@ -636,6 +636,46 @@ def ensure_organisation(rng: random.Random) -> Staff:
     return Staff(users, owners, members, {u.pk: u.email for u in users.values()})
 
 
+# --- extensions: other apps' demo data -----------------------------------------------------------
+
+
+@dataclass
+class DemoContext:
+    """What an extension's loader gets: the demo's organisation, sizes, randomness and output."""
+
+    rng: random.Random  # seeded from the demo's seed and the extension's name
+    seed: int
+    contacts: int
+    accounts: int
+    admin: User  # the demo's administrator, the actor of the services the loaders call
+    staff: Staff
+    today: dt.date
+    say: Callable[[str], None]  # prints a line of progress
+
+
+@dataclass(frozen=True)
+class Extension:
+    name: str
+    load: Callable[..., None]
+
+
+_extensions: dict[str, Extension] = {}
+# `patron demo` runs the extensions from its documented minimum size on; smaller loads (the
+# customers' own tests) are the customers' data alone. `generate(extensions=True)` forces them.
+EXTENSIONS_FROM = 1000
+
+
+def register_extension(name: str, load: Callable[..., None]) -> None:
+    """Have `load(context: DemoContext)` run at the end of the demo load, after the
+    extensions registered before it. Apps register from their AppConfig.ready(); registering
+    a name again replaces its loader (it still runs once, in its first place)."""
+    _extensions[name] = Extension(name, load)
+
+
+def extensions() -> list[Extension]:
+    return list(_extensions.values())
+
+
 # --- the generator --------------------------------------------------------------------------------
 
 
@@ -660,8 +700,17 @@ def _next_id(model: type[models.Model]) -> int:
 class DemoGenerator:
     """Generates accounts, then contacts with everything hanging off them, in batches."""
 
-    def __init__(self, *, contacts: int, seed: int, batch_size: int, progress: bool) -> None:
+    def __init__(
+        self,
+        *,
+        contacts: int,
+        seed: int,
+        batch_size: int,
+        progress: bool,
+        extensions: bool = False,
+    ) -> None:
         self.n_contacts = contacts
+        self.with_extensions = extensions
         self.n_accounts = max(1, contacts // 5)
         self.seed = seed
         self.batch_size = max(100, batch_size)
@@ -703,6 +752,8 @@ class DemoGenerator:
             self._generate_accounts()
             self._generate_contacts()
         self._finish()
+        if self.with_extensions:
+            self._run_extensions(stdout)
         result = DemoResult(
             contacts=self.n_contacts,
             accounts=self.n_accounts,
@@ -711,6 +762,25 @@ class DemoGenerator:
             seconds=time.monotonic() - started,
         )
         return result
+
+    def _run_extensions(self, stdout: Callable[[str], None]) -> None:
+        """Each registered extension's loader, in registration order, in one transaction each."""
+        for extension in extensions():
+            started = time.monotonic()
+            stdout(f"Demo {extension.name}…")
+            context = DemoContext(
+                rng=random.Random(f"{self.seed}:{extension.name}"),
+                seed=self.seed,
+                contacts=self.n_contacts,
+                accounts=self.n_accounts,
+                admin=self.staff.users["admin"],
+                staff=self.staff,
+                today=self.today,
+                say=lambda line: stdout(f"  {line}"),
+            )
+            with transaction.atomic():
+                extension.load(context)
+            stdout(f"  {extension.name} done in {time.monotonic() - started:.1f} s.")
 
     def _bar(self, total: int, desc: str, unit: str) -> tqdm:
         return tqdm(
@@ -1259,10 +1329,16 @@ def generate(
     batch_size: int = 5000,
     progress: bool = True,
     stdout: Callable[[str], None] = print,
+    extensions: bool = False,
 ) -> DemoResult:
-    """Generate a demo organisation with `contacts` contacts (and contacts // 5 accounts)."""
+    """Generate a demo organisation with `contacts` contacts (and contacts // 5 accounts);
+    with `extensions`, then run the other apps' registered loaders (`register_extension`)."""
     generator = DemoGenerator(
-        contacts=contacts, seed=seed, batch_size=batch_size, progress=progress
+        contacts=contacts,
+        seed=seed,
+        batch_size=batch_size,
+        progress=progress,
+        extensions=extensions,
     )
     return generator.run(stdout=stdout)
 

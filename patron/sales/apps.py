@@ -11,6 +11,7 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         from patron.customers import panels, timeline
 
+        from . import demo  # noqa: F401 - registers the demo opportunities with `patron demo`
         from .timeline import OPPORTUNITY_KIND
 
         timeline.register(OPPORTUNITY_KIND)

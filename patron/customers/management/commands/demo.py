@@ -46,6 +46,7 @@ class Command(BaseCommand):
                 batch_size=batch_size,
                 progress=not no_progress and options["verbosity"] > 0,
                 stdout=self.stdout.write,
+                extensions=contacts >= demo.EXTENSIONS_FROM,
             )
         rate = result.total_rows / result.seconds if result.seconds else 0
         self.stdout.write("")

@@ -1,0 +1,77 @@
+"""`patron demo` runs the other apps' registered demo loaders after the customers' data."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from patron.customers import demo
+from patron.sales.models import Opportunity, Stage, StageChange
+
+pytestmark = pytest.mark.django_db
+
+
+def test_apps_register_in_installed_apps_order():
+    names = [e.name for e in demo.extensions()]
+    assert names[:1] == ["sales"]
+    assert len(names) == len(set(names))
+
+
+def test_registering_a_name_again_replaces_it_in_place(monkeypatch):
+    monkeypatch.setattr(demo, "_extensions", {})
+    calls: list[str] = []
+    demo.register_extension("a", lambda ctx: calls.append("a1"))
+    demo.register_extension("b", lambda ctx: calls.append("b"))
+    demo.register_extension("a", lambda ctx: calls.append("a2"))
+    for extension in demo.extensions():
+        extension.load(None)
+    assert calls == ["a2", "b"]
+
+
+def _load(contacts: int = 150) -> None:
+    demo.generate(contacts=contacts, seed=5, progress=False, stdout=lambda s: None, extensions=True)
+
+
+def test_demo_loads_every_apps_data_once():
+    _load()
+    opportunities = Opportunity.objects.all()
+    open_stages = set(
+        opportunities.filter(stage__kind=Stage.Kind.OPEN).values_list("stage__name", flat=True)
+    )
+    assert len(open_stages) >= 3
+    won = opportunities.filter(stage__kind=Stage.Kind.WON)
+    assert won.exists()
+    assert opportunities.filter(stage__kind=Stage.Kind.LOST).exclude(close_reason="").exists()
+    assert StageChange.objects.filter(opportunity__in=won, from_stage__isnull=False).exists()
+    assert all(o.owner_id and o.amount and o.expected_close_date for o in opportunities)
+    counts = _counts()
+
+    for extension in demo.extensions():  # loaders run again add nothing
+        extension.load(_context())
+    assert _counts() == counts
+
+
+def _counts() -> tuple[int, ...]:
+    return (Opportunity.objects.count(),)
+
+
+def _context() -> demo.DemoContext:
+    import datetime as dt
+    import random
+
+    staff = demo.ensure_organisation(random.Random(5))
+    return demo.DemoContext(
+        rng=random.Random(5),
+        seed=5,
+        contacts=150,
+        accounts=30,
+        admin=staff.users["admin"],
+        staff=staff,
+        today=dt.date.today(),
+        say=lambda s: None,
+    )
+
+
+def test_small_command_loads_no_extensions():
+    call_command("demo", "--contacts", "150", "--no-progress", stdout=io.StringIO())
+    assert not Opportunity.objects.exists()
