@@ -13,6 +13,7 @@ class BillingConfig(AppConfig):
         from patron.core import jobs
         from patron.customers import panels, timeline
 
+        from . import demo  # noqa: F401 - registers the demo invoices with `patron demo`
         from .tasks import periodic
         from .timeline import INVOICE_KIND
 

@@ -5,6 +5,8 @@ import io
 import pytest
 from django.core.management import call_command
 
+from patron.billing.models import Invoice, Payment
+from patron.commerce.models import Order, PriceList, Product, Quote, TaxRate
 from patron.customers import demo
 from patron.sales.models import Opportunity, Stage, StageChange
 
@@ -13,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_apps_register_in_installed_apps_order():
     names = [e.name for e in demo.extensions()]
-    assert names[:1] == ["sales"]
+    assert names[:3] == ["sales", "commerce", "billing"]
     assert len(names) == len(set(names))
 
 
@@ -44,6 +46,15 @@ def test_demo_loads_every_apps_data_once():
     assert opportunities.filter(stage__kind=Stage.Kind.LOST).exclude(close_reason="").exists()
     assert StageChange.objects.filter(opportunity__in=won, from_stage__isnull=False).exists()
     assert all(o.owner_id and o.amount and o.expected_close_date for o in opportunities)
+    assert TaxRate.objects.count() == 2
+    assert Product.objects.exclude(sku="").filter(unit_cost__gt=0).count() == 12
+    assert PriceList.objects.get(is_default=True).items.count() == 12
+    assert {q.status for q in Quote.objects.all()} >= {"draft", "sent", "accepted"}
+    assert Order.objects.filter(quote__isnull=False).exists()
+    assert Order.objects.filter(status="fulfilled").exists()
+    assert Invoice.objects.exclude(number_display="").count() >= 5
+    assert Invoice.objects.filter(overdue_since__isnull=False).count() == 2
+    assert Payment.objects.exists()
     counts = _counts()
 
     for extension in demo.extensions():  # loaders run again add nothing
@@ -52,7 +63,13 @@ def test_demo_loads_every_apps_data_once():
 
 
 def _counts() -> tuple[int, ...]:
-    return (Opportunity.objects.count(),)
+    return (
+        Opportunity.objects.count(),
+        Product.objects.count(),
+        Quote.objects.count(),
+        Order.objects.count(),
+        Invoice.objects.count(),
+    )
 
 
 def _context() -> demo.DemoContext:
