@@ -45,7 +45,8 @@ def load(ctx: Any) -> None:
         amount = invoice.balance
         if index % 3 == 0:
             amount = (amount / 2).quantize(Decimal("0.01"))
-        paid_on = min(ctx.today, invoice.issue_date + dt.timedelta(days=rng.randint(1, 20)))
+        issued_on = invoice.issue_date or ctx.today
+        paid_on = min(ctx.today, issued_on + dt.timedelta(days=rng.randint(1, 20)))
         services.payment_record(
             actor=actor,
             invoice=invoice,

@@ -13,6 +13,7 @@ class LeadsConfig(AppConfig):
         from patron.core import jobs
         from patron.customers import timeline
 
+        from . import demo  # noqa: F401 - registers the demo leads with `patron demo`
         from .tasks import train_when_possible
         from .timeline import LEAD_KIND
 

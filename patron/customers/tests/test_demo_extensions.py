@@ -8,6 +8,7 @@ from django.core.management import call_command
 from patron.billing.models import Invoice, Payment
 from patron.commerce.models import Order, PriceList, Product, Quote, TaxRate
 from patron.customers import demo
+from patron.leads.models import AssignmentRule, Lead, LeadActivity, ScoringRule, WebForm
 from patron.sales.models import Opportunity, Stage, StageChange
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def test_apps_register_in_installed_apps_order():
     names = [e.name for e in demo.extensions()]
-    assert names[:3] == ["sales", "commerce", "billing"]
+    assert names[:4] == ["sales", "leads", "commerce", "billing"]
     assert len(names) == len(set(names))
 
 
@@ -46,6 +47,11 @@ def test_demo_loads_every_apps_data_once():
     assert opportunities.filter(stage__kind=Stage.Kind.LOST).exclude(close_reason="").exists()
     assert StageChange.objects.filter(opportunity__in=won, from_stage__isnull=False).exists()
     assert all(o.owner_id and o.amount and o.expected_close_date for o in opportunities)
+    assert ScoringRule.objects.count() == 2
+    assert AssignmentRule.objects.filter(kind="round_robin").count() == 1
+    assert WebForm.objects.filter(name="Contact us").exists()
+    assert Lead.objects.count() >= 12 and LeadActivity.objects.exists()
+    assert Lead.objects.filter(status="converted", converted_contact__isnull=False).exists()
     assert TaxRate.objects.count() == 2
     assert Product.objects.exclude(sku="").filter(unit_cost__gt=0).count() == 12
     assert PriceList.objects.get(is_default=True).items.count() == 12
@@ -65,6 +71,7 @@ def test_demo_loads_every_apps_data_once():
 def _counts() -> tuple[int, ...]:
     return (
         Opportunity.objects.count(),
+        Lead.objects.count(),
         Product.objects.count(),
         Quote.objects.count(),
         Order.objects.count(),
