@@ -11,7 +11,7 @@ class CommerceConfig(AppConfig):
     def ready(self) -> None:
         from patron.customers import panels, timeline
 
-        from . import demo  # noqa: F401 - registers the demo catalogue and orders with `patron demo`
+        from . import demo  # noqa: F401 - registers the demo orders with `patron demo`
         from .timeline import ORDER_KIND, QUOTE_KIND
 
         timeline.register(QUOTE_KIND)

@@ -11,6 +11,7 @@ class PerformanceConfig(AppConfig):
     def ready(self) -> None:
         from patron.core import jobs
 
+        from . import demo  # noqa: F401 - registers the demo quotas with `patron demo`
         from .tasks import refresh_stage_conversions
 
         jobs.register_periodic("performance-stage-conversions", 3600, refresh_stage_conversions)

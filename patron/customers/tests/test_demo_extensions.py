@@ -7,8 +7,10 @@ from django.core.management import call_command
 
 from patron.billing.models import Invoice, Payment
 from patron.commerce.models import Order, PriceList, Product, Quote, TaxRate
+from patron.core.models import User
 from patron.customers import demo
 from patron.leads.models import AssignmentRule, Lead, LeadActivity, ScoringRule, WebForm
+from patron.performance.models import CommissionAssignment, CommissionPlan, Quota
 from patron.sales.models import Opportunity, Stage, StageChange
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def test_apps_register_in_installed_apps_order():
     names = [e.name for e in demo.extensions()]
-    assert names[:4] == ["sales", "leads", "commerce", "billing"]
+    assert names[:5] == ["sales", "leads", "commerce", "billing", "performance"]
     assert len(names) == len(set(names))
 
 
@@ -61,6 +63,11 @@ def test_demo_loads_every_apps_data_once():
     assert Invoice.objects.exclude(number_display="").count() >= 5
     assert Invoice.objects.filter(overdue_since__isnull=False).count() == 2
     assert Payment.objects.exists()
+    reps = User.objects.filter(role__slug="sales_rep")
+    assert Quota.objects.filter(owner__in=reps).count() == reps.count()
+    assert Quota.objects.filter(team__isnull=False).count() == 6
+    assert CommissionPlan.objects.get().tiers.count() >= 3
+    assert CommissionAssignment.objects.count() == reps.count()
     counts = _counts()
 
     for extension in demo.extensions():  # loaders run again add nothing
@@ -76,6 +83,7 @@ def _counts() -> tuple[int, ...]:
         Quote.objects.count(),
         Order.objects.count(),
         Invoice.objects.count(),
+        Quota.objects.count(),
     )
 
 
