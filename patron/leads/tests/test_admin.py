@@ -19,7 +19,7 @@ def superadmin():
     )
 
 
-def _form(**changes: object) -> dict:
+def _form(**changes: str) -> dict[str, str]:
     data = {"name": "Contact us", "slug": "contact-us", "campaign": "", "redirect_url": ""}
     data.update({"is_active": "on", **changes})
     return data
