@@ -14,11 +14,17 @@ def _migration_data_present(request):
     test); pytest-django runs those tests last, but pytest-xdist's `loadfile` hands out files
     by size, so a small file of ordinary tests may come after one on the same worker. The
     restored rows live in the test's transaction and go with it."""
-    if "db" not in request.fixturenames or "transactional_db" in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
         return
-    if request.node.get_closest_marker("django_db") and _is_transactional(request.node):
+    if marker is not None:
+        if _is_transactional(request.node):
+            return
+        request.getfixturevalue("_django_db_helper")  # what the marker opens
+    elif "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
         return
-    request.getfixturevalue("db")
     from django.db import connections
 
     from patron.core.models import Role
