@@ -3,6 +3,7 @@ detail pages with their status actions and PDFs. Parse, call the services, rende
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -168,41 +169,18 @@ def quote_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             initial["account"] = int(request.GET["account"])
         lines = [{"quantity": 1, "discount_percent": 0}]
     form, formset = _quote_forms(request, quote, initial=initial, lines=lines)
-    conflict = False
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
-        try:
-            rows = _line_rows(formset)
-            if quote is None:
-                quote = documents.quote_create(
-                    actor=user, data=form.service_data(creating=True), lines=rows
-                )
-                messages.success(request, f"Quote {quote.number} created.")
-            else:
-                documents.quote_update(
-                    actor=user,
-                    quote=quote,
-                    expected_version=form.cleaned_data["version"],
-                    data=form.service_data(creating=False),
-                    lines=rows,
-                )
-                messages.success(request, "Quote saved.")
-        except ConflictError:
-            conflict = True
-        except ValidationError as exc:
-            rest = _apply_line_errors(formset, exc)
-            if rest is not None:
-                apply_validation_error(form, rest)
-        else:
-            return redirect("quote_detail", pk=quote.pk)
-    context = {
-        "form": form,
-        "formset": formset,
-        "document": quote,
-        "kind": "quote",
-        "conflict": conflict,
-    }
-    status = 409 if conflict else (400 if request.method == "POST" else 200)
-    return render(request, "commerce/document_form.html", context, status=status)
+    return _document_form(
+        request,
+        form,
+        formset,
+        quote,
+        "quote",
+        create=lambda data, rows: documents.quote_create(actor=user, data=data, lines=rows),
+        update=lambda quote, version, data, rows: documents.quote_update(
+            actor=user, quote=quote, expected_version=version, data=data, lines=rows
+        ),
+        created="Quote {number} created.",
+    )
 
 
 @require_POST
@@ -394,41 +372,18 @@ def order_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     elif request.GET.get("account", "").isdigit():
         initial["account"] = int(request.GET["account"])
     form, formset = _quote_forms(request, order, initial=initial, lines=lines, form_class=OrderForm)
-    conflict = False
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
-        try:
-            rows = _line_rows(formset)
-            if order is None:
-                order = documents.order_create(
-                    actor=user, data=form.service_data(creating=True), lines=rows
-                )
-                messages.success(request, f"Order {order.number} created as a draft.")
-            else:
-                documents.order_update(
-                    actor=user,
-                    order=order,
-                    expected_version=form.cleaned_data["version"],
-                    data=form.service_data(creating=False),
-                    lines=rows,
-                )
-                messages.success(request, "Order saved.")
-        except ConflictError:
-            conflict = True
-        except ValidationError as exc:
-            rest = _apply_line_errors(formset, exc)
-            if rest is not None:
-                apply_validation_error(form, rest)
-        else:
-            return redirect("order_detail", pk=order.pk)
-    context = {
-        "form": form,
-        "formset": formset,
-        "document": order,
-        "kind": "order",
-        "conflict": conflict,
-    }
-    status = 409 if conflict else (400 if request.method == "POST" else 200)
-    return render(request, "commerce/document_form.html", context, status=status)
+    return _document_form(
+        request,
+        form,
+        formset,
+        order,
+        "order",
+        create=lambda data, rows: documents.order_create(actor=user, data=data, lines=rows),
+        update=lambda order, version, data, rows: documents.order_update(
+            actor=user, order=order, expected_version=version, data=data, lines=rows
+        ),
+        created="Order {number} created as a draft.",
+    )
 
 
 @login_required
@@ -491,3 +446,46 @@ def order_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(pdf.order_pdf(order), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{order.number}.pdf"'
     return response
+
+
+def _document_form(
+    request: HttpRequest,
+    form: Any,
+    formset: Any,
+    document: Any,
+    kind: str,
+    *,
+    create: Callable[[dict[str, Any], list[dict[str, Any]]], Any],
+    update: Callable[[Any, int, dict[str, Any], list[dict[str, Any]]], Any],
+    created: str,
+) -> HttpResponse:
+    """The quote and order forms' save: create or update through the service, line errors
+    shown on their rows, a stale version answered 409, the document's page on success."""
+    conflict = False
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            rows = _line_rows(formset)
+            if document is None:
+                document = create(form.service_data(creating=True), rows)
+                messages.success(request, created.format(number=document.number))
+            else:
+                version = form.cleaned_data["version"]
+                update(document, version, form.service_data(creating=False), rows)
+                messages.success(request, f"{kind.capitalize()} saved.")
+        except ConflictError:
+            conflict = True
+        except ValidationError as exc:
+            rest = _apply_line_errors(formset, exc)
+            if rest is not None:
+                apply_validation_error(form, rest)
+        else:
+            return redirect(f"{kind}_detail", pk=document.pk)
+    context = {
+        "form": form,
+        "formset": formset,
+        "document": document,
+        "kind": kind,
+        "conflict": conflict,
+    }
+    status = 409 if conflict else (400 if request.method == "POST" else 200)
+    return render(request, "commerce/document_form.html", context, status=status)
