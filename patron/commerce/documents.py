@@ -249,6 +249,36 @@ def _apply_totals(document: CommercialDocument, lines: Sequence[LineFields]) -> 
     document.gross_total = totals.gross
 
 
+def _save_update(
+    actor: Any,
+    document: CommercialDocument,
+    before: dict[str, Any],
+    audit_fields: Sequence[str],
+    old_lines: Sequence[Any],
+    new_lines: Sequence[Any],
+    *,
+    replace: bool,
+    line_model: type[Any],
+) -> None:
+    """Save an edited quote or order: totals, a new version, its lines replaced when new ones
+    were sent, and one audit event with the changed fields and lines."""
+    _apply_totals(document, new_lines)
+    document.updated_at = timezone.now()
+    document.full_clean()
+    document.version += 1
+    document.save()
+    if replace:
+        document.lines.all().delete()  # type: ignore[attr-defined]
+        for line in new_lines:
+            setattr(line, document._meta.model_name or "", document)
+        line_model.objects.bulk_create(new_lines)
+    changes = audit.diff(before, audit.snapshot(document, audit_fields))
+    if replace and _line_summary(old_lines) != _line_summary(new_lines):
+        changes["lines"] = [_line_summary(old_lines), _line_summary(new_lines)]
+    if changes:
+        audit.record(actor=actor, action="update", obj=document, changes=changes)
+
+
 def _line_summary(lines: Sequence[LineFields]) -> list[str]:
     return [
         f"{line.description} × {line.quantity.normalize():f} @ {line.unit_price.normalize():f}"
@@ -413,21 +443,16 @@ def quote_update(
     )
     if lines is None and quote.currency != before["currency"]:
         raise ValidationError({"currency": ["Send the lines again in the new currency."]})
-    _apply_totals(quote, new_lines)
-    quote.updated_at = timezone.now()
-    quote.full_clean()
-    quote.version += 1
-    quote.save()
-    if lines is not None:
-        quote.lines.all().delete()
-        for line in new_lines:
-            line.quote = quote
-        QuoteLine.objects.bulk_create(new_lines)
-    changes = audit.diff(before, audit.snapshot(quote, QUOTE_AUDIT_FIELDS))
-    if lines is not None and _line_summary(old_lines) != _line_summary(new_lines):
-        changes["lines"] = [_line_summary(old_lines), _line_summary(new_lines)]
-    if changes:
-        audit.record(actor=actor, action="update", obj=quote, changes=changes)
+    _save_update(
+        actor,
+        quote,
+        before,
+        QUOTE_AUDIT_FIELDS,
+        old_lines,
+        new_lines,
+        replace=lines is not None,
+        line_model=QuoteLine,
+    )
     return quote
 
 
@@ -736,21 +761,16 @@ def order_update(
         if lines is not None
         else old_lines
     )
-    _apply_totals(order, new_lines)
-    order.updated_at = timezone.now()
-    order.full_clean()
-    order.version += 1
-    order.save()
-    if lines is not None:
-        order.lines.all().delete()
-        for line in new_lines:
-            line.order = order
-        OrderLine.objects.bulk_create(new_lines)
-    changes = audit.diff(before, audit.snapshot(order, ORDER_AUDIT_FIELDS))
-    if lines is not None and _line_summary(old_lines) != _line_summary(new_lines):
-        changes["lines"] = [_line_summary(old_lines), _line_summary(new_lines)]
-    if changes:
-        audit.record(actor=actor, action="update", obj=order, changes=changes)
+    _save_update(
+        actor,
+        order,
+        before,
+        ORDER_AUDIT_FIELDS,
+        old_lines,
+        new_lines,
+        replace=lines is not None,
+        line_model=OrderLine,
+    )
     return order
 
 
