@@ -31,6 +31,7 @@ import platform
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,11 @@ def parse_args() -> argparse.Namespace:
         help="Normalisation worker processes (PATRON_IMPORT_WORKERS; default: one per core).",
     )
     parser.add_argument("--keep", action="store_true", help="Keep the databases afterwards.")
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="Write a cProfile of the importing process to PATH (prefix; one file per size).",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -127,12 +133,25 @@ def child(args: argparse.Namespace) -> None:
     call_command("migrate", verbosity=0, interactive=False)
     call_command("createuser", "bench", "--password", "Bench-pass-123", "--role", "admin")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu_before = _cpu(resource.RUSAGE_SELF)
+    timings = _time_statements() if os.environ.get("PATRON_BENCH_SQL_TIMES") else None
+    command = ["import", "run", args.file, "--source", "Shop", "--region", "DE"]
+    command += ["--no-progress", "--user", "bench"]
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
-    call_command(
-        "import", "run", args.file, "--source", "Shop", "--region", "DE",
-        "--no-progress", "--user", "bench",
-    )  # fmt: skip
+    call_command(*command)
     seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    if timings is not None:
+        for what, (n, spent) in sorted(timings.items(), key=lambda kv: -kv[1][1])[:25]:
+            print(f"TIME {spent:7.2f} s {n:6d}× {what}")
     run = ImportRun.objects.get()
     result = {
         "seconds": seconds,
@@ -144,22 +163,108 @@ def child(args: argparse.Namespace) -> None:
         "flagged": run.flagged_count,
         "max_rss_kib_before_import": rss_before,
         "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "workers_max_rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        "importer_cpu_s": _cpu(resource.RUSAGE_SELF) - cpu_before,
     }
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run_import(url: str, path: Path, workers: int | None) -> dict[str, Any]:
+def _time_statements() -> dict[str, list[float]]:
+    """Seconds spent per kind of statement (the first words of its SQL, COPYs per table), for
+    finding where the database time of an import goes (PATRON_BENCH_SQL_TIMES=1)."""
+    import re
+
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    from patron.core import bulk
+
+    timings: dict[str, list[float]] = {}
+
+    def note(what: str, started: float) -> None:
+        entry = timings.setdefault(what, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - started
+
+    def wrapper(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            note(re.sub(r"\s+", " ", str(sql))[:90], started)
+
+    def install(connection, **kwargs):
+        connection.execute_wrappers.append(wrapper)
+
+    connection_created.connect(install, weak=False)
+    if connection.connection is not None:
+        connection.execute_wrappers.append(wrapper)
+    original = bulk.insert_rows
+
+    def insert_rows(model, columns, rows):
+        started = time.perf_counter()
+        try:
+            return original(model, columns, rows)
+        finally:
+            note(f"COPY {bulk._table(model)}", started)
+
+    bulk.insert_rows = insert_rows
+    return timings
+
+
+def _sample_peaks(process: subprocess.Popen[str], peaks: dict[int, int]) -> None:
+    """Every 0.2 s until `process` ends: the peak resident memory (VmHWM) of it and of every
+    process below it, by pid."""
+    while process.poll() is None:
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        todo = [process.pid]
+        while todo:
+            pid = todo.pop()
+            todo += children.get(pid, [])
+            with contextlib.suppress(OSError, ValueError, StopIteration):
+                status = Path(f"/proc/{pid}/status").read_text().splitlines()
+                line = next(ln for ln in status if ln.startswith("VmHWM:"))
+                peaks[pid] = max(peaks.get(pid, 0), int(line.split()[1]))
+        time.sleep(0.2)
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_import(
+    url: str, path: Path, workers: int | None, profile: str | None = None
+) -> dict[str, Any]:
     env = {**os.environ, "PATRON_ALLOW_INSECURE_KEY": "1"}
     env["PATRON_VAR_DIR"] = str(RESULTS / "var")
     if workers is not None:
         env["PATRON_IMPORT_WORKERS"] = str(workers)
     command = [sys.executable, __file__, "--child", "--database-url", url, "--file", str(path)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if profile:
+        command += ["--profile", f"{profile}-{path.stem}.prof"]
+    child_process = subprocess.Popen(  # noqa: S603
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    peaks: dict[int, int] = {}
+    sampler = threading.Thread(target=_sample_peaks, args=(child_process, peaks), daemon=True)
+    sampler.start()
+    stdout, stderr = child_process.communicate()
+    sampler.join()
+    done = subprocess.CompletedProcess(command, child_process.returncode, stdout, stderr)
     if done.returncode != 0:
         raise SystemExit(f"The import failed:\n{done.stdout}\n{done.stderr}")
+    for timed in (ln for ln in done.stdout.splitlines() if ln.startswith("TIME ")):
+        print(" ", timed[5:])
     line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
     result = json.loads(line[len("RESULT ") :])
+    # Worker processes are children of multiprocessing's fork server, never waited for by
+    # the importer, so their peak is read from /proc while they run (VmHWM, in KiB).
+    worker_peaks = [kib for pid, kib in peaks.items() if pid != child_process.pid]
+    result["workers_max_rss_kib"] = max(worker_peaks, default=0)
     # The same peak seen from here: the largest of the child and its workers.
     result["children_max_rss_kib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return result
@@ -289,7 +394,7 @@ def main() -> None:
         url = database_for(args.database_url, size)
         fresh_database(url)
         print(f"Importing {size:,} rows ({url.split('@')[-1]})…", flush=True)
-        imported = run_import(url, path, args.workers)
+        imported = run_import(url, path, args.workers, args.profile)
         print(f"  {imported['seconds']:.1f} s; baseline load of the same rows…", flush=True)
         loaded = baseline(url, path)
         info = machine(url)

@@ -133,14 +133,23 @@ class AuditEvent(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_label = models.CharField(max_length=150, blank=True)
-    request_id = models.CharField(max_length=64, db_index=True)
+    request_id = models.CharField(max_length=64)
     origin = models.CharField(max_length=10)
     action = models.CharField(max_length=10, choices=Action.choices)
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    # Indexed by `audit_object_idx` (and `parent_type` by `audit_parent_idx`), not on its own:
+    # every index is paid for by each of the millions of events a large import writes.
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     object_id = models.BigIntegerField()
     object_repr = models.CharField(max_length=200)
     parent_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ContentType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     parent_id = models.BigIntegerField(null=True, blank=True)
     changes = models.JSONField(default=dict)
@@ -150,6 +159,8 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["content_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["parent_type", "parent_id"], name="audit_parent_idx"),
+            # Equality only (a revert reads its request's events): no pattern-ops twin.
+            models.Index(fields=["request_id"], name="audit_request_idx"),
         ]
 
     def __str__(self) -> str:

@@ -41,15 +41,23 @@ class Tag(models.Model):
 class OwnedRecord(models.Model):
     """Fields shared by the top-level customer records: ownership, stage, custom fields, version."""
 
+    # Owner and team are indexed by each record's (owner, name) and (team, name) indexes,
+    # which also serve the foreign keys; a second index each would only slow every insert.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     team = models.ForeignKey(
-        "core.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     lifecycle_stage = models.CharField(
         max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.LEAD

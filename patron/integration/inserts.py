@@ -32,27 +32,24 @@ from patron.customers.models import (
 
 from .models import ImportRun, SourceRecord
 from .prepared import (
-    ADDRESS_KEYS,
-    SIMPLE_FIELDS,
+    ADDRESS_TAIL,
+    EMAIL_TAIL,
+    PHONE_TAIL,
+    RECORD_TAIL,
     Prepared,
-    address_of,
+    new_record,
     new_record_document,
-    unique_by,
 )
 
 if TYPE_CHECKING:
     from django.db import models
 
-EMAIL_KINDS = frozenset(EmailAddress.Kind.values)
-PHONE_KINDS = frozenset(PhoneNumber.Kind.values)
-POINT_COLUMNS = ("contact_id", "account_id", "is_primary", "verified_at", "version")
 STAMPS = ("created_at", "updated_at")
-OWNED_COLUMNS: tuple[str, ...] = ("id", "owner_id", "team_id", "lifecycle_stage", "custom_fields")
-OWNED_COLUMNS += ("search_document", "version", *STAMPS)
+# What the writer puts before the columns a worker prepared (prepared.RECORD_TAIL etc.).
 RECORD_COLUMNS = {
-    "contact": (*OWNED_COLUMNS, *SIMPLE_FIELDS["contact"][:-1]),
-    "account": (*OWNED_COLUMNS, *SIMPLE_FIELDS["account"][:-1], "parent_id"),
+    entity: ("id", "owner_id", "team_id", *STAMPS, *tail) for entity, tail in RECORD_TAIL.items()
 }
+PARENT_COLUMNS = ("contact_id", "account_id", *STAMPS)
 SOURCE_RECORD_COLUMNS = (
     "source_id",
     "source_key",
@@ -72,12 +69,6 @@ SOURCE_RECORD_COLUMNS = (
 def _dumps(value: Any) -> str:
     """JSON as Django's JSONField stores it."""
     return json.dumps(value)
-
-
-def full_name(values: dict[str, Any]) -> str:
-    """`str(contact)` of a contact made from `values`."""
-    parts = [values.get(f"contact.{n}") for n in ("first_name", "middle_name", "last_name")]
-    return " ".join(p for p in parts if p) or "(no name)"
 
 
 class AccountDirectory:
@@ -144,7 +135,7 @@ class AccountDirectory:
         for pk, name in zip(ids, names, strict=True):
             document = new_record_document("account", {"account.name": name})
             rows.append(
-                (pk, owner_id, team_id, LifecycleStage.LEAD.value, "{}", document, 1, stamp, stamp)
+                (pk, owner_id, team_id, stamp, stamp, LifecycleStage.LEAD.value, "{}", document, 1)
                 + (name, "", "", None, None, "", None)
             )
             changes: dict[str, list[Any]] = {"name": [None, name]}
@@ -201,70 +192,41 @@ class RecordInserter:
         ids = bulk.allocate_ids(self.model, len(rows))
         stamp = bulk.db_datetime(now)
         entity = self.entity
+        made = [new_record(row, entity, self.owner_id) for row in rows]
         account_ids: dict[str, int] = {}
         if entity == "contact":
-            names = [r.values["account.name"] for r in rows if r.values.get("account.name")]
-            account_ids = self.accounts.ids(names, now)
+            account_ids = self.accounts.ids([m.company for m in made if m.company], now)
         factory = audit.EventFactory(self.actor)
+        mine = (self.owner_id, self.team_id, stamp, stamp)
+        times = (stamp, stamp)
         records, emails, phones, addresses, links, tags = [], [], [], [], [], []
-        for row, pk in zip(rows, ids, strict=True):
-            values = row.values
-            custom = {
-                k[7:]: v
-                for k, v in values.items()
-                if k.startswith("custom.") and k[7:] in self.custom_names
-            }
-            document = row.document
-            if document is None:
-                document = new_record_document(entity, values)
-            fields, changes = self._fields(values)
-            records.append(
-                (pk, self.owner_id, self.team_id, fields[-1], _dumps(custom), document, 1)
-                + (stamp, stamp, *fields[:-1])
-                + ((None,) if entity == "account" else ())
-            )
-            parent = (pk, None) if entity == "contact" else (None, pk)
-            for i, item in enumerate(unique_by(values.get("emails", []), "email")):
-                kind = item["kind"] if item["kind"] in EMAIL_KINDS else "other"
-                emails.append((*parent, i == 0, None, 1, stamp, stamp, item["email"], kind))
-            for i, item in enumerate(unique_by(values.get("phones", []), "e164")):
-                kind = item["kind"] if item["kind"] in PHONE_KINDS else "other"
-                phones.append(
-                    (*parent, i == 0, None, 1, stamp, stamp)
-                    + (item["number"], item["e164"], item["extension"][:10], kind)
-                )
-            address = address_of(values)
-            if address:
-                addresses.append(
-                    (*parent, True, None, 1, stamp, stamp, PostalAddress.Kind.HOME.value)
-                    + tuple(address[k] for k in ADDRESS_KEYS)
-                )
-            company = values.get("account.name") if entity == "contact" else None
-            if company:
-                account_id = account_ids[company.casefold()]
+        for new, pk in zip(made, ids, strict=True):
+            records.append((pk, *mine, *new.columns))
+            parent = (pk, None, *times) if entity == "contact" else (None, pk, *times)
+            emails += [parent + point for point in new.emails]
+            phones += [parent + point for point in new.phones]
+            if new.address is not None:
+                addresses.append(parent + new.address)
+            if new.company:
+                account_id = account_ids[new.company.casefold()]
                 links.append((pk, account_id, "", True, None, None, 1, stamp, stamp))
-            for tag_id in self.tag_ids(values.get(f"{entity}.tags") or []):
-                tags.append((pk, tag_id))
-            if custom:
-                changes["custom_fields"] = [None, custom]
-            _point_changes(entity, values, changes, self.owner_id)
-            label = full_name(values) if entity == "contact" else values["account.name"]
+            if new.tags:
+                tags += [(pk, tag_id) for tag_id in self.tag_ids(new.tags)]
             events.append(
                 factory.event(
                     action=AuditEvent.Action.CREATE,
                     content_type=self.content_type,
                     object_id=pk,
-                    object_repr=label,
-                    changes=changes,
+                    object_repr=new.label,
+                    changes=new.changes,
+                    changes_text=new.changes_text,
                     created_at=now,
                 )
             )
         bulk.insert_rows(self.model, RECORD_COLUMNS[entity], records)
-        bulk.insert_rows(EmailAddress, (*POINT_COLUMNS, *STAMPS, "email", "kind"), emails)
-        phone_columns = ("number", "e164", "extension", "kind")
-        bulk.insert_rows(PhoneNumber, (*POINT_COLUMNS, *STAMPS, *phone_columns), phones)
-        address_columns = (*POINT_COLUMNS, *STAMPS, "kind", *ADDRESS_KEYS)
-        bulk.insert_rows(PostalAddress, address_columns, addresses)
+        bulk.insert_rows(EmailAddress, (*PARENT_COLUMNS, *EMAIL_TAIL), emails)
+        bulk.insert_rows(PhoneNumber, (*PARENT_COLUMNS, *PHONE_TAIL), phones)
+        bulk.insert_rows(PostalAddress, (*PARENT_COLUMNS, *ADDRESS_TAIL), addresses)
         link_columns: tuple[str, ...] = (
             "contact_id",
             "account_id",
@@ -277,50 +239,6 @@ class RecordInserter:
         through = self.model.tags.through  # type: ignore[attr-defined]
         bulk.insert_rows(through, (f"{entity}_id", "tag_id"), tags)
         return ids
-
-    def _fields(self, values: dict[str, Any]) -> tuple[list[Any], dict[str, list[Any]]]:
-        """The record's own columns in SIMPLE_FIELDS order (lifecycle stage last), and the
-        `create` event's changes for them (what is not empty)."""
-        entity = self.entity
-        fields: list[Any] = []
-        changes: dict[str, list[Any]] = {}
-        for name in SIMPLE_FIELDS[entity]:
-            value = values.get(f"{entity}.{name}")
-            if value is None:
-                if name == "lifecycle_stage":
-                    value = LifecycleStage.LEAD.value
-                elif name not in _NULLABLE:
-                    value = ""
-            if value is not None and value != "":
-                changes[name] = [None, value]
-            if name == "annual_revenue" and value is not None:
-                value = _REVENUE.get_db_prep_save(value, connection)
-            fields.append(value)
-        return fields, changes
-
-
-_NULLABLE = {"date_of_birth", "employee_count", "annual_revenue"}
-_REVENUE = Account._meta.get_field("annual_revenue")
-
-
-def _point_changes(
-    entity: str, values: dict[str, Any], changes: dict[str, list[Any]], owner_id: int | None
-) -> None:
-    """The rest of a `create` event: owner, first contact points, account and tags, in the
-    order the event always listed them."""
-    if owner_id:
-        changes["owner"] = [None, owner_id]
-    if values.get("emails"):
-        changes["emails"] = [None, [e["email"] for e in values["emails"]]]
-    if values.get("phones"):
-        changes["phones"] = [None, [p["e164"] for p in values["phones"]]]
-    address = address_of(values)
-    if address:
-        changes["address"] = [None, ", ".join(v for v in address.values() if v)]
-    if entity == "contact" and values.get("account.name"):
-        changes["account"] = [None, values["account.name"]]
-    if values.get(f"{entity}.tags"):
-        changes["tags"] = [None, values[f"{entity}.tags"]]
 
 
 def source_record_rows(
@@ -336,9 +254,7 @@ def source_record_rows(
         (
             run.source_id,
             row.key,
-            _dumps(row.payload),
-            _dumps(row.values),
-            _dumps(row.problems),
+            *row.json_texts(),
             row.content_hash,
             row.line,
             stamp,

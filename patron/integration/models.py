@@ -187,7 +187,11 @@ class SourceRecord(models.Model):
     restrict_via = ("contact", "account")
     parent_actions = {"view": "view", "export": "export"}
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="records")
+    # Both foreign keys are covered by the unique (source, source_key) constraint and
+    # `source_record_run_idx`: no index of their own (every index slows a large import).
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="records", db_index=False
+    )
     source_key = models.CharField(max_length=255)
     payload = models.JSONField(default=dict)
     normalised = models.JSONField(default=dict)
@@ -197,7 +201,12 @@ class SourceRecord(models.Model):
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     last_run = models.ForeignKey(
-        ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ImportRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     contact = models.ForeignKey(
         "customers.Contact",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,9 +246,10 @@ class BatchWriter:
             for b in bad:
                 result.count(b.reason)
                 result.outcomes[b.line] = ("quarantined", None)
-        # The same key twice in a batch: write in slices so the later row sees the earlier one.
-        for chunk in _without_repeated_keys(rows):
-            self._write_rows(chunk, result)
+        # The same key twice in a batch: the first of each key are written together, then the
+        # second ones (which see the first as what the source sent before), and so on.
+        for generation in _generations(rows):
+            self._write_rows(generation, result)
         return result
 
     def _write_rows(self, rows: list[Prepared], result: BatchResult) -> None:
@@ -477,17 +478,19 @@ def _merge(total: BatchResult, part: BatchResult) -> None:
         total.problem_counts[code] = total.problem_counts.get(code, 0) + n
 
 
-def _without_repeated_keys(rows: list[Prepared]) -> Iterator[list[Prepared]]:
-    chunk: list[Prepared] = []
-    keys: set[str] = set()
+def _generations(rows: list[Prepared]) -> list[list[Prepared]]:
+    """The rows in groups with one row per key: each key's first row (in file order), then
+    each key's second row, and so on. A batch of a messy file is nearly always one group, or
+    two when a key comes again, instead of a slice between every repeat."""
+    generations: list[list[Prepared]] = []
+    seen: dict[str, int] = {}
     for row in rows:
-        if row.key in keys:
-            yield chunk
-            chunk, keys = [], set()
-        chunk.append(row)
-        keys.add(row.key)
-    if chunk:
-        yield chunk
+        n = seen.get(row.key, 0)
+        seen[row.key] = n + 1
+        if n == len(generations):
+            generations.append([])
+        generations[n].append(row)
+    return generations
 
 
 def _dumps(value: Any) -> str:

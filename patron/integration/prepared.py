@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
 from patron.customers import search
@@ -46,8 +47,11 @@ SIMPLE_FIELDS = {
 class Prepared:
     """A usable row: what the source sent and what Patron made of it.
 
-    `document` is the search document a new record made from the row would get; worker
-    processes fill it in ahead (it parses every phone again), the writer otherwise."""
+    `document` is the search document a new record made from the row would get, `texts` the
+    JSON of payload, values and problems as a source record stores them, and `new` the new
+    record's columns; worker processes fill them in ahead (the document parses every phone
+    again), the writer otherwise. The writer never changes a prepared row, so they stay
+    true."""
 
     line: int
     key: str
@@ -56,6 +60,18 @@ class Prepared:
     problems: list[dict[str, str]]
     content_hash: str
     document: str | None = None
+    texts: tuple[str, str, str] | None = None
+    new: NewRecord | None = None
+
+    def json_texts(self) -> tuple[str, str, str]:
+        """(payload, values, problems) as JSON, as Django's JSONField stores them."""
+        if self.texts is None:
+            self.texts = (
+                json.dumps(self.payload),
+                json.dumps(self.values),
+                json.dumps(self.problems),
+            )
+        return self.texts
 
 
 def content_hash(payload: dict[str, Any]) -> str:
@@ -124,10 +140,146 @@ def new_record_document(entity: str, values: dict[str, Any]) -> str:
     return search.account_document(cast(Any, names), emails, pairs)
 
 
-def with_document(item: Prepared | BadRow, entity: str) -> Prepared | BadRow:
-    if isinstance(item, Prepared) and item.document is None:
-        item.document = new_record_document(entity, item.values)
+def precompute(item: Prepared | BadRow, entity: str) -> Prepared | BadRow:
+    """Fill in, in a worker process, what costs the writer more to compute than to receive:
+    the JSON texts and the search document. (The new record's columns are cheaper to build
+    in the writer than to unpickle there: measured, docs/benchmarks.md.)"""
+    if isinstance(item, Prepared):
+        item.json_texts()
+        if item.document is None:
+            item.document = new_record_document(entity, item.values)
     return item
+
+
+# --- a new record, but for its ids and times ---------------------------------------------------
+
+# Columns of the tuples below, after those only the writer knows (ids, owner, times).
+RECORD_TAIL = {
+    "contact": ("lifecycle_stage", "custom_fields", "search_document", "version")
+    + tuple(SIMPLE_FIELDS["contact"][:-1]),
+    "account": ("lifecycle_stage", "custom_fields", "search_document", "version")
+    + (*SIMPLE_FIELDS["account"][:-1], "parent_id"),
+}
+POINT_TAIL = ("is_primary", "verified_at", "version")
+EMAIL_TAIL = (*POINT_TAIL, "email", "kind")
+PHONE_TAIL = (*POINT_TAIL, "number", "e164", "extension", "kind")
+ADDRESS_TAIL = (*POINT_TAIL, "kind", *ADDRESS_KEYS)
+_NULLABLE = {"date_of_birth", "employee_count", "annual_revenue"}
+
+
+@dataclass
+class NewRecord:
+    """A new customer record made from a row, but for what only the writer knows (ids,
+    owner's team, times, account and tag ids): its columns, contact points, account name,
+    tags, and its `create` audit event's label and changes (also as JSON)."""
+
+    columns: tuple[Any, ...]  # RECORD_TAIL
+    emails: list[tuple[Any, ...]]  # EMAIL_TAIL
+    phones: list[tuple[Any, ...]]  # PHONE_TAIL
+    address: tuple[Any, ...] | None  # ADDRESS_TAIL
+    company: str
+    tags: list[str]
+    label: str
+    changes: dict[str, Any]
+    changes_text: str
+
+
+def new_record(row: Prepared, entity: str, owner_id: int | None) -> NewRecord:
+    """`row.new`, built once (the columns are what the ORM would write for a record made by
+    the services: same defaults, one primary contact point per kind)."""
+    if row.new is not None:
+        return row.new
+    from django.db import connection
+
+    from patron.customers.models import Account, LifecycleStage, PostalAddress
+
+    values = row.values
+    if row.document is None:
+        row.document = new_record_document(entity, values)
+    fields: list[Any] = []
+    changes: dict[str, Any] = {}
+    for name in SIMPLE_FIELDS[entity]:
+        value = values.get(f"{entity}.{name}")
+        if value is None:
+            if name == "lifecycle_stage":
+                value = LifecycleStage.LEAD.value
+            elif name not in _NULLABLE:
+                value = ""
+        if value is not None and value != "":
+            changes[name] = [None, value]
+        if name == "annual_revenue" and value is not None:
+            field = Account._meta.get_field("annual_revenue")
+            value = field.get_db_prep_save(value, connection)
+        fields.append(value)
+    custom = {k[7:]: v for k, v in values.items() if k.startswith("custom.")}
+    columns = (fields[-1], json.dumps(custom), row.document, 1, *fields[:-1])
+    if entity == "account":
+        columns += (None,)
+    email_kinds, phone_kinds = _kinds()
+    emails = [
+        (i == 0, None, 1, item["email"], item["kind"] if item["kind"] in email_kinds else "other")
+        for i, item in enumerate(unique_by(values.get("emails", []), "email"))
+    ]
+    phones = [
+        (i == 0, None, 1, item["number"], item["e164"], item["extension"][:10])
+        + (item["kind"] if item["kind"] in phone_kinds else "other",)
+        for i, item in enumerate(unique_by(values.get("phones", []), "e164"))
+    ]
+    address = address_of(values)
+    if custom:
+        changes["custom_fields"] = [None, custom]
+    _point_changes(entity, values, changes, owner_id, address)
+    if entity == "contact":
+        parts = [values.get(f"contact.{n}") for n in ("first_name", "middle_name", "last_name")]
+        label = " ".join(p for p in parts if p) or "(no name)"
+    else:
+        label = values["account.name"]
+    row.new = NewRecord(
+        columns=columns,
+        emails=emails,
+        phones=phones,
+        address=(True, None, 1, PostalAddress.Kind.HOME.value, *address.values())
+        if address
+        else None,
+        company=(values.get("account.name") or "") if entity == "contact" else "",
+        tags=values.get(f"{entity}.tags") or [],
+        label=label,
+        changes=changes,
+        changes_text=json.dumps(changes),
+    )
+    return row.new
+
+
+@lru_cache(maxsize=1)
+def _kinds() -> tuple[frozenset[str], frozenset[str]]:
+    """The kinds an email and a phone may have (Django's `Choices.values` builds a new list
+    on every call)."""
+    from patron.customers.models import EmailAddress, PhoneNumber
+
+    return frozenset(EmailAddress.Kind.values), frozenset(PhoneNumber.Kind.values)
+
+
+def _point_changes(
+    entity: str,
+    values: dict[str, Any],
+    changes: dict[str, Any],
+    owner_id: int | None,
+    address: dict[str, str],
+) -> None:
+    """The rest of a `create` event: owner, first contact points, account and tags, in the
+    order the event always listed them."""
+    if owner_id:
+        changes["owner"] = [None, owner_id]
+    if values.get("emails"):
+        changes["emails"] = [None, [e["email"] for e in values["emails"]]]
+    if values.get("phones"):
+        changes["phones"] = [None, [p["e164"] for p in values["phones"]]]
+    if address:
+        changes["address"] = [None, ", ".join(v for v in address.values() if v)]
+    if entity == "contact" and values.get("account.name"):
+        changes["account"] = [None, values["account.name"]]
+    if values.get(f"{entity}.tags"):
+        changes["tags"] = [None, values[f"{entity}.tags"]]
 
 
 def address_of(values: dict[str, Any]) -> dict[str, str]:

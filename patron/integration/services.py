@@ -32,7 +32,8 @@ from .pipeline import BatchWriter, Prepared, RunLost, prepare
 from .readers import BadRow, FileOptions
 from .workers import PARALLEL_FROM, default_workers, prepared_batches
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 2000  # rows a transaction when normalised in this process
+PARALLEL_BATCH_SIZE = 5000  # when normalised in worker processes (large runs)
 STALE_AFTER = datetime.timedelta(seconds=120)
 SOURCE_FIELDS = [
     "name",
@@ -529,7 +530,7 @@ def import_process(
     *,
     force: bool = False,
     progress: Progress | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     workers: int | None = None,
 ) -> ImportRun:
     """Work a queued (or abandoned) run to its end, batch by batch, from its checkpoint.
@@ -561,6 +562,8 @@ def import_process(
             if workers is None:
                 large = (run.total_rows or 0) - run.rows_done >= PARALLEL_FROM
                 workers = default_workers() if large else 0
+            if batch_size is None:
+                batch_size = PARALLEL_BATCH_SIZE if workers else BATCH_SIZE
             batches = prepared_batches(
                 rows(run.rows_done),
                 normaliser=_normaliser(run),

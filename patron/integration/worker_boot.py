@@ -49,7 +49,7 @@ def start(spec: dict[str, Any]) -> None:
     normaliser = RowNormaliser(
         spec["columns"], entity=spec["entity"], default_region=spec["region"], custom_fields=custom
     )
-    _job = _Job(normaliser, spec["key_column"], documents=True)
+    _job = _Job(normaliser, spec["key_column"], ahead=True)
 
 
 def prepare(items: list[Any]) -> list[Any]:

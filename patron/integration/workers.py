@@ -26,10 +26,13 @@ from typing import Any
 
 from . import worker_boot
 from .fields import RowNormaliser
-from .prepared import Prepared, prepare, with_document
+from .prepared import Prepared, precompute, prepare
 from .readers import BadRow
 
 PARALLEL_FROM = 20_000  # rows; below this, starting processes costs more than it saves
+# Batches queued per worker: enough that workers keep normalising while the writer waits for
+# the database, few enough that memory stays flat.
+IN_FLIGHT_PER_WORKER = 2
 
 Raw = tuple[int, dict[str, Any]] | BadRow
 
@@ -66,7 +69,7 @@ def prepared_batches(
     `position()` tells how many bytes of the file have been read, for the progress bar."""
     raw_batches = _raw_batches(rows, batch_size=batch_size, consumed=consumed, position=position)
     if workers <= 0:
-        job = _Job(normaliser, key_column, documents=False)
+        job = _Job(normaliser, key_column, ahead=False)
         for items, done, read in raw_batches:
             yield Batch(job.prepare(items), done, read)
         return
@@ -82,7 +85,7 @@ def prepared_batches(
     try:
         for items, done, read in raw_batches:
             in_flight.append((executor.submit(worker_boot.prepare, items), done, read))
-            if len(in_flight) > workers:
+            if len(in_flight) > IN_FLIGHT_PER_WORKER * workers:
                 future, done, read = in_flight.popleft()
                 yield Batch(future.result(), done, read)
         while in_flight:
@@ -109,10 +112,10 @@ def _raw_batches(
 class _Job:
     """What a worker needs to prepare rows of one run."""
 
-    def __init__(self, normaliser: RowNormaliser, key_column: str, *, documents: bool) -> None:
+    def __init__(self, normaliser: RowNormaliser, key_column: str, *, ahead: bool) -> None:
         self.normaliser = normaliser
         self.key_column = key_column
-        self.documents = documents
+        self.ahead = ahead  # precompute what the writer needs (in a worker)
 
     def prepare(self, items: list[Raw]) -> list[Prepared | BadRow]:
         out: list[Prepared | BadRow] = []
@@ -123,5 +126,5 @@ class _Job:
                 continue
             line, row = item
             prepared = prepare(line, row, self.normaliser, self.key_column)
-            out.append(with_document(prepared, entity) if self.documents else prepared)
+            out.append(precompute(prepared, entity) if self.ahead else prepared)
         return out

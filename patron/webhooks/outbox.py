@@ -56,6 +56,7 @@ VERBS = {
     "unmerge": "updated",  # the restored records arrive as created
 }
 SEND_BATCH = 100  # deliveries per sending task
+LARGE_BATCH = 100  # events published at once from which a listener check comes first
 
 _STATE = "_patron_webhooks_outbox"
 
@@ -223,11 +224,19 @@ def _open_message(connection: Any) -> Message | None:
 
 def on_audit_events(events: Sequence[AuditEvent]) -> None:
     """Turn freshly written audit events into deliveries, in the writer's transaction."""
+    connection = transaction.get_connection()
+    previous = _open_message(connection)
+    # An import's batch: ask first whether anyone listens before building thousands of
+    # messages (a single event's query stays where it was, after them).
+    if (
+        len(events) >= LARGE_BATCH
+        and previous is None
+        and not WebhookEndpoint.objects.filter(is_active=True).exists()
+    ):
+        return
     changes = [change for event in events if (change := change_of(event)) is not None]
     if not changes:
         return
-    connection = transaction.get_connection()
-    previous = _open_message(connection)
     previous_grew = False
     messages: list[Message] = []
     for change in changes:

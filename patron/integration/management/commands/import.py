@@ -22,6 +22,11 @@ from patron.integration import services
 from patron.integration.cli import command_actor
 from patron.integration.models import ImportRun, Source
 
+BATCH_HELP = (
+    f"Rows per transaction (default {services.BATCH_SIZE:,}; "
+    f"{services.PARALLEL_BATCH_SIZE:,} when rows are normalised in worker processes)."
+)
+
 
 class Command(BaseCommand):
     help = "Import a file into a source, or resume, cancel, revert or inspect an import."
@@ -47,7 +52,7 @@ class Command(BaseCommand):
         )
         run.add_argument("--mapping-json", help="A JSON file with the whole column list.")
         run.add_argument("--match-by", choices=["email", "none"])
-        run.add_argument("--batch-size", type=int, default=services.BATCH_SIZE)
+        run.add_argument("--batch-size", type=int, help=BATCH_HELP)
         run.add_argument("--no-progress", action="store_true")
         for name in ("resume", "cancel", "revert", "status"):
             p = sub.add_parser(name)
@@ -55,7 +60,7 @@ class Command(BaseCommand):
             if name == "resume":
                 p.add_argument("--force", action="store_true", help="Take over at once.")
                 p.add_argument("--no-progress", action="store_true")
-                p.add_argument("--batch-size", type=int, default=services.BATCH_SIZE)
+                p.add_argument("--batch-size", type=int, help=BATCH_HELP)
             p.add_argument("--user", default="")
 
     def handle(self, *args, action, **options):
