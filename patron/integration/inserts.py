@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from django.db import models
 
 STAMPS = ("created_at", "updated_at")
-# What the writer puts before the columns a worker prepared (prepared.RECORD_TAIL etc.).
+# The columns only the writer knows, before those `prepared.new_record` built (RECORD_TAIL…).
 RECORD_COLUMNS = {
     entity: ("id", "owner_id", "team_id", *STAMPS, *tail) for entity, tail in RECORD_TAIL.items()
 }
@@ -167,7 +167,6 @@ class RecordInserter:
         *,
         run: ImportRun,
         actor: User | None,
-        custom_names: set[str],
         accounts: AccountDirectory,
         tag_ids: Callable[[Iterable[str]], list[int]],
     ) -> None:
@@ -177,7 +176,6 @@ class RecordInserter:
         self.actor = actor
         self.owner_id = actor.pk if actor is not None else None
         self.team_id = actor.team_id if actor is not None else None
-        self.custom_names = custom_names
         self.accounts = accounts
         self.tag_ids = tag_ids
         self.content_type = ContentType.objects.get_for_model(self.model)

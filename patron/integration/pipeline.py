@@ -106,7 +106,6 @@ class BatchWriter:
         self.inserter = RecordInserter(
             run=run,
             actor=actor,
-            custom_names=self.custom_names,
             accounts=self.accounts,
             tag_ids=self._tag_ids,
         )
