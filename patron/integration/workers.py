@@ -30,9 +30,6 @@ from .prepared import Prepared, precompute, prepare
 from .readers import BadRow
 
 PARALLEL_FROM = 20_000  # rows; below this, starting processes costs more than it saves
-# Batches queued per worker: enough that workers keep normalising while the writer waits for
-# the database, few enough that memory stays flat.
-IN_FLIGHT_PER_WORKER = 2
 
 Raw = tuple[int, dict[str, Any]] | BadRow
 
@@ -85,7 +82,7 @@ def prepared_batches(
     try:
         for items, done, read in raw_batches:
             in_flight.append((executor.submit(worker_boot.prepare, items), done, read))
-            if len(in_flight) > IN_FLIGHT_PER_WORKER * workers:
+            if len(in_flight) > workers:
                 future, done, read = in_flight.popleft()
                 yield Batch(future.result(), done, read)
         while in_flight:

@@ -264,6 +264,12 @@ def _build_tiers(plan: CommissionPlan, rows: Sequence[Mapping[str, Any]]) -> lis
     return tiers
 
 
+def commission_tiers_check(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Raise what `commission_plan_create` would say about these tiers (for forms that show
+    the errors before saving)."""
+    _build_tiers(CommissionPlan(), list(rows))
+
+
 def _plan_name_taken() -> ValidationError:
     return ValidationError({"name": ["There is already a commission plan with this name."]})
 
