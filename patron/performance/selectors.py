@@ -701,14 +701,17 @@ def won_deal_lines(*, owner: Any, period: Period, table: Rates) -> list[Statemen
 
 
 def paid_invoice_lines(*, owner: Any, period: Period, table: Rates) -> list[StatementLine]:
-    """The basis "paid invoices": payments received in the period (not reversed) on invoices
-    to the accounts the rep owns, at the invoice's net share (tax is not revenue), converted
-    at the rate of the payment's day; in payment order."""
+    """The basis "paid invoices": payments received in the period (not reversed) on the rep's
+    invoices, at the invoice's net share (tax is not revenue), converted at the rate of the
+    payment's day; in payment order. An invoice is the rep's when it bills an order the rep
+    owns (who sold it), or, without an order or its owner, when the rep owns the account."""
     from patron.billing.models import Invoice, Payment
 
+    sold = Q(invoice__order__owner=owner)
+    owns_account = Q(invoice__order__owner__isnull=True, invoice__account__owner=owner)
     payments = (
         Payment.objects.filter(
-            invoice__account__owner=owner,
+            sold | owns_account,
             invoice__kind=Invoice.Kind.INVOICE,
             reversed_at__isnull=True,
             paid_on__range=(period.start, period.end),

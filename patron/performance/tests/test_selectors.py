@@ -465,6 +465,47 @@ def test_statement_on_paid_invoices(admin_user, rep_north, plan):
     assert statement.total == D("10.00")
 
 
+def test_paid_invoices_of_an_order_count_for_who_sold_it(admin_user, rep_north, rep_north_2, plan):
+    """rep_north owns the account; rep_north_2 owns the order the invoice bills: the payment
+    is rep_north_2's. An invoice typed in without an order stays the account owner's."""
+    from patron.billing import services as billing
+    from patron.commerce import documents as commerce_documents
+    from patron.commerce.models import Order
+    from patron.customers import services as customer_services
+
+    account = customer_services.account_create(
+        actor=admin_user,
+        data={"name": "Acme", "owner": rep_north},
+        emails=[],
+        phones=[],
+        addresses=[],
+    )
+    line = {"description": "Licence", "quantity": D("1"), "unit_price": D("100"), "tax_rate": 0}
+    order = commerce_documents.order_create(
+        actor=admin_user, data={"account": account}, lines=[line], confirm=True
+    )
+    Order.objects.filter(pk=order.pk).update(owner=rep_north_2)  # sold by the other rep
+    sold = billing.invoice_from_order(actor=admin_user, order=order)
+    typed = billing.invoice_create(actor=admin_user, data={"account": account}, lines=[line])
+    for invoice in (sold, typed):
+        invoice = billing.invoice_issue(
+            actor=admin_user, invoice=invoice, issue_date=datetime.date(2026, 10, 1)
+        )
+        billing.payment_record(
+            actor=admin_user,
+            invoice=invoice,
+            data={"amount": D("100"), "paid_on": datetime.date(2026, 10, 5)},
+        )
+    plan.basis = CommissionPlan.Basis.PAID_INVOICES
+    plan.save()
+    seller = assign(admin_user, plan, rep_north_2, method="flat")
+    owner = assign(admin_user, plan, rep_north, method="flat")
+    statement = selectors.commission_statement(user=admin_user, assignment_id=seller.pk)
+    assert [line.invoice_id for line in statement.lines] == [sold.pk]
+    statement = selectors.commission_statement(user=admin_user, assignment_id=owner.pk)
+    assert [line.invoice_id for line in statement.lines] == [typed.pk]
+
+
 def test_history_is_read_from_the_rollup_and_refreshed_when_stale(admin_user, rep_north, account):
     from django.utils import timezone
 
