@@ -1,5 +1,12 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
 
+from patron.utils.admin import ThroughServices
+
+from . import services
 from .models import CostRate, Invoice, InvoiceSeries
 
 
@@ -13,16 +20,22 @@ class InvoiceSeriesAdmin(admin.ModelAdmin):
 
 
 @admin.register(CostRate)
-class CostRateAdmin(admin.ModelAdmin):
-    """The hourly cost of calls and meetings, the basis of each customer's cost to serve."""
+class CostRateAdmin(ThroughServices):
+    """The hourly cost of calls and meetings from a day on, the basis of each customer's cost
+    to serve; saved through the services (checked, audited)."""
 
-    list_display = ["activity", "hourly_rate", "updated_at"]
+    list_display = ["activity", "hourly_rate", "valid_from", "updated_at"]
+    list_filter = ["activity"]
+    service_fields = services.COST_RATE_FIELDS
 
-    def save_model(self, request, obj, form, change):
-        from django.utils import timezone
+    def service_create(self, actor: Any, data: dict[str, Any], form: Any) -> Any:
+        return services.cost_rate_create(actor=actor, data=data)
 
-        obj.updated_at = timezone.now()
-        super().save_model(request, obj, form, change)
+    def service_update(self, actor: Any, obj: Any, data: dict[str, Any], form: Any) -> Any:
+        return services.cost_rate_update(actor=actor, rate=obj, data=data)
+
+    def service_delete(self, actor: Any, obj: Any) -> None:
+        services.cost_rate_delete(actor=actor, rate=obj)
 
 
 @admin.register(Invoice)

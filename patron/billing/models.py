@@ -306,9 +306,14 @@ class Payment(models.Model):
         return self.reversed_at is not None
 
 
+RATES_SINCE = datetime.date(2000, 1, 1)  # the start of a rate that has always applied
+
+
 class CostRate(models.Model):
-    """What an hour of one kind of activity with a customer costs us (a call, a meeting):
-    the basis of each customer's cost to serve. Edited in the Django admin."""
+    """What an hour of one kind of activity with a customer costs us (a call, a meeting), from
+    a day on: the basis of each customer's cost to serve. A new rate from a later day leaves
+    the time logged before it at the rate it had. Edited in the Django admin (through
+    `services.cost_rate_*`, audited)."""
 
     class Activity(models.TextChoices):
         CALL = "call", "Call"
@@ -317,16 +322,22 @@ class CostRate(models.Model):
     permission_name = "invoice"
     record_ownership = False
 
-    activity = models.CharField(max_length=20, choices=Activity.choices, unique=True)
+    activity = models.CharField(max_length=20, choices=Activity.choices)
     hourly_rate = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    valid_from = models.DateField(
+        default=RATES_SINCE, help_text="The rate applies to time logged from this day on."
     )
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
-        ordering = ["activity"]
+        ordering = ["activity", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "valid_from"], name="cost_rate_from")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_activity_display()}: {self.hourly_rate} / hour"
+        return f"{self.get_activity_display()}: {self.hourly_rate} / hour from {self.valid_from}"

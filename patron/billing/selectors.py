@@ -3,6 +3,7 @@ customer's economics: revenue, cost of goods, cost to serve and margin, month by
 
 from __future__ import annotations
 
+import bisect
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -173,11 +174,30 @@ class Economics:
         return max(values)
 
 
-def cost_rates() -> dict[str, Decimal]:
-    """The hourly rate of each activity: the admin's, else the default."""
-    rates = dict(DEFAULT_RATES)
-    rates.update({r.activity: r.hourly_rate for r in CostRate.objects.all()})
-    return rates
+class RateTable:
+    """Each activity's hourly rates by the day they start, for pricing time logged on any
+    day; before an activity's first rate (or without one) its default applies."""
+
+    def __init__(self) -> None:
+        self.starts: dict[str, list[datetime.date]] = defaultdict(list)
+        self.rates: dict[str, list[Decimal]] = defaultdict(list)
+        rows = CostRate.objects.order_by("activity", "valid_from")
+        for activity, valid_from, rate in rows.values_list("activity", "valid_from", "hourly_rate"):
+            self.starts[activity].append(valid_from)
+            self.rates[activity].append(rate)
+
+    def on(self, activity: str, day: datetime.date) -> Decimal:
+        index = bisect.bisect_right(self.starts.get(activity, []), day) - 1
+        if index < 0:
+            return DEFAULT_RATES[activity]
+        return self.rates[activity][index]
+
+
+def cost_rates(day: datetime.date | None = None) -> dict[str, Decimal]:
+    """The hourly rate of each activity on `day` (today): the admin's, else the default."""
+    table = RateTable()
+    day = day or timezone.localdate()
+    return {activity: table.on(activity, day) for activity in DEFAULT_RATES}
 
 
 def _month_of(day: datetime.date) -> datetime.date:
@@ -202,7 +222,7 @@ def _economics(
 ) -> Economics:
     currency = default_currency()
     today = today or timezone.localdate()
-    rates = cost_rates()
+    table = RateTable()
     buckets: dict[datetime.date, Figures] = defaultdict(Figures)
     counted = documents.exclude(status=Invoice.Status.DRAFT).filter(currency=currency)
     other = documents.exclude(status=Invoice.Status.DRAFT).exclude(currency=currency).count()
@@ -218,18 +238,22 @@ def _economics(
             buckets[_month_of(issue_date)].cogs += cost
     seconds: dict[datetime.date, int] = defaultdict(int)
     minutes: dict[datetime.date, int] = defaultdict(int)
+    costs: dict[datetime.date, Decimal] = defaultdict(Decimal)
     for kind, occurred_at, data in entries.filter(kind__in=("call", "meeting")).values_list(
         "kind", "occurred_at", "data"
     ):
-        month = _month_of(timezone.localtime(occurred_at).date())
+        day = timezone.localtime(occurred_at).date()
+        month = _month_of(day)
         data = data if isinstance(data, dict) else {}
-        if kind == "call":
-            seconds[month] += int(data.get("duration_seconds") or 0)
+        if kind == "call":  # each entry at the rate of its day
+            duration = int(data.get("duration_seconds") or 0)
+            seconds[month] += duration
+            costs[month] += Decimal(duration) * table.on("call", day) / 3600
         else:
-            minutes[month] += int(data.get("duration_minutes") or 0)
-    for month in set(seconds) | set(minutes):
-        cost = Decimal(seconds[month]) * rates["call"] / 3600
-        cost += Decimal(minutes[month]) * rates["meeting"] / 60
+            duration = int(data.get("duration_minutes") or 0)
+            minutes[month] += duration
+            costs[month] += Decimal(duration) * table.on("meeting", day) / 60
+    for month, cost in costs.items():
         buckets[month].cost_to_serve += money.quantize(cost, currency)
     lifetime = Figures()
     for figures in buckets.values():
@@ -263,7 +287,7 @@ def _economics(
         months=months,
         call_seconds=sum(seconds.values()),
         meeting_minutes=sum(minutes.values()),
-        rates=rates,
+        rates={activity: table.on(activity, today) for activity in DEFAULT_RATES},
         documents=len(issued),
         other_currency_documents=other,
     )

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from patron.core import audit
@@ -28,7 +28,7 @@ from patron.customers import services as customer_services
 from patron.utils import money
 from patron.utils.fields import only_known
 
-from .models import Invoice, InvoiceLine, InvoiceSeries, Payment
+from .models import CostRate, Invoice, InvoiceLine, InvoiceSeries, Payment
 from .selectors import creditable_lines
 
 INVOICE_FIELDS = [
@@ -764,3 +764,53 @@ def invoices_mark_overdue(*, today: datetime.date | None = None) -> list[Invoice
         )
         marked.append(invoice)
     return marked
+
+
+# --- cost rates -----------------------------------------------------------------------------
+
+COST_RATE_FIELDS = ["activity", "hourly_rate", "valid_from"]
+
+
+def _save_cost_rate(rate: CostRate) -> None:
+    rate.updated_at = timezone.now()
+    rate.full_clean(validate_unique=False, validate_constraints=False)
+    message = {"valid_from": ["This activity already has a rate from this day; change that one."]}
+    taken = CostRate.objects.filter(activity=rate.activity, valid_from=rate.valid_from)
+    if taken.exclude(pk=rate.pk).exists():
+        raise ValidationError(message)
+    try:
+        with transaction.atomic():
+            rate.save()
+    except IntegrityError:
+        raise ValidationError(message) from None
+
+
+@transaction.atomic
+def cost_rate_create(*, actor: Any, data: Mapping[str, Any]) -> CostRate:
+    """What an hour of calls or meetings costs from a day on (earlier time keeps its rate)."""
+    require(actor, "invoice.change")
+    rate = CostRate(**only_known(data, COST_RATE_FIELDS))
+    _save_cost_rate(rate)
+    audit.record_create(actor=actor, obj=rate, fields=COST_RATE_FIELDS)
+    return rate
+
+
+@transaction.atomic
+def cost_rate_update(*, actor: Any, rate: CostRate, data: Mapping[str, Any]) -> CostRate:
+    require(actor, "invoice.change")
+    before = audit.snapshot(rate, COST_RATE_FIELDS)
+    for name, value in only_known(data, COST_RATE_FIELDS).items():
+        setattr(rate, name, value)
+    _save_cost_rate(rate)
+    changes = audit.diff(before, audit.snapshot(rate, COST_RATE_FIELDS))
+    if changes:
+        audit.record(actor=actor, action="update", obj=rate, changes=changes)
+    return rate
+
+
+@transaction.atomic
+def cost_rate_delete(*, actor: Any, rate: CostRate) -> None:
+    """Remove a rate: its time is priced at the rate before it (or the default)."""
+    require(actor, "invoice.change")
+    audit.record_delete(actor=actor, obj=rate, fields=COST_RATE_FIELDS)
+    rate.delete()

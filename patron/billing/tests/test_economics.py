@@ -153,3 +153,49 @@ def test_economics_api(book, api_as, manager_north, account_north, contact_north
 def test_rates_fall_back_to_defaults(db):
     CostRate.objects.all().delete()
     assert selectors.cost_rates() == {"call": D("60.00"), "meeting": D("90.00")}
+
+
+def test_a_new_rate_prices_time_from_its_day_on_and_leaves_earlier_months(
+    book, admin_user, manager_north, account_north
+):
+    """The meeting two months ago stays at 90/h; a meeting rate of 150/h from the start of
+    last month prices nothing yet (this month's time is calls), and a call rate of 240/h from
+    today doubles this month's calls: 60.00 + 30.00 → 120.00 + 60.00."""
+    services.cost_rate_create(
+        actor=admin_user,
+        data={"activity": "meeting", "hourly_rate": D("150"), "valid_from": months_ago(1)},
+    )
+    services.cost_rate_create(
+        actor=admin_user,
+        data={"activity": "call", "hourly_rate": D("240"), "valid_from": timezone.localdate()},
+    )
+    economics = selectors.economics_for_account(user=manager_north, account=account_north)
+    assert economics.months[-3].cost_to_serve == D("90.00")
+    assert economics.months[-1].cost_to_serve == D("180.00")
+    assert economics.rates == {"call": D("240.00"), "meeting": D("150.00")}
+    before = selectors.cost_rates(months_ago(2))
+    assert before == {"call": D("120.00"), "meeting": D("90.00")}
+
+
+def test_cost_rates_are_saved_through_the_services_in_the_admin(admin_user, client):
+    from django.contrib.contenttypes.models import ContentType
+
+    from patron.core import services as core_services
+    from patron.core.models import AuditEvent
+    from patron.core.tests.factories import role
+
+    root = core_services.user_create(
+        actor=None, username="root", password="a-long-pass-phrase-1", role=role("admin")
+    )
+    client.force_login(root)
+    form = {"activity": "call", "hourly_rate": "75.00", "valid_from": "2026-07-01"}
+    response = client.post("/admin/billing/costrate/add/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    rate = CostRate.objects.get(valid_from=datetime.date(2026, 7, 1))
+    response = client.post("/admin/billing/costrate/add/", form)  # the same day again
+    assert response.status_code == 200
+    assert "already has a rate from this day" in response.content.decode()
+    events = AuditEvent.objects.filter(
+        content_type=ContentType.objects.get_for_model(CostRate), object_id=rate.pk
+    )
+    assert list(events.values_list("action", flat=True)) == ["create"]
