@@ -193,11 +193,11 @@ def _time_statements() -> dict[str, list[float]]:
             note(re.sub(r"\s+", " ", str(sql))[:90], started)
 
     def install(connection, **kwargs):
-        connection.execute_wrappers.append(wrapper)
+        if wrapper not in connection.execute_wrappers:  # once, also after a reconnect
+            connection.execute_wrappers.append(wrapper)
 
     connection_created.connect(install, weak=False)
-    if connection.connection is not None:
-        connection.execute_wrappers.append(wrapper)
+    install(connection)
     original = bulk.insert_rows
 
     def insert_rows(model, columns, rows):

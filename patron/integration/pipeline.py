@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,9 +245,11 @@ class BatchWriter:
                 result.count(b.reason)
                 result.outcomes[b.line] = ("quarantined", None)
         # The same key twice in a batch: the first of each key are written together, then the
-        # second ones (which see the first as what the source sent before), and so on.
-        for generation in _generations(rows):
-            self._write_rows(generation, result)
+        # second ones (which see the first as what the source sent before), and so on; a row
+        # whose email a repeated key's rows had waits until they are written (file order).
+        for part in _parts(rows):
+            for generation in _generations(part):
+                self._write_rows(generation, result)
         return result
 
     def _write_rows(self, rows: list[Prepared], result: BatchResult) -> None:
@@ -497,10 +499,34 @@ def _emails_of(emails: list[str], parent: str) -> list[tuple[str, int]]:
     return [(email, parent_id) for email, parent_id, _ in found]
 
 
+def _parts(rows: list[Prepared]) -> Iterator[list[Prepared]]:
+    """The batch cut where writing repeated keys' rows after the others would change what a
+    row finds: a row is written in file order after a repeated key's rows when it shares an
+    email with them (it may join that customer, or find the address the repeat removed).
+    Anything else does not depend on the order, so a batch is nearly always one part."""
+    part: list[Prepared] = []
+    emails_of: dict[str, set[str]] = {}  # key → the emails of its rows in this part
+    held: set[str] = set()  # the emails of keys that came again in this part
+    for row in rows:
+        emails = {e["email"] for e in row.values.get("emails", [])}
+        if row.key not in emails_of and emails & held:
+            yield part
+            part, emails_of, held = [], {}, set()
+        if row.key in emails_of:
+            emails_of[row.key] |= emails
+            held |= emails_of[row.key]
+        else:
+            emails_of[row.key] = emails
+        part.append(row)
+    if part:
+        yield part
+
+
 def _generations(rows: list[Prepared]) -> list[list[Prepared]]:
     """The rows in groups with one row per key: each key's first row (in file order), then
     each key's second row, and so on. A batch of a messy file is nearly always one group, or
-    two when a key comes again, instead of a slice between every repeat."""
+    two when a key comes again, instead of a slice between every repeat (`_parts` keeps the
+    order wherever it matters)."""
     generations: list[list[Prepared]] = []
     seen: dict[str, int] = {}
     for row in rows:

@@ -15,6 +15,8 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from patron.core.exceptions import PermissionDeniedError
+
 
 class _Rollback(Exception):
     """Ends a dry run's savepoint after a successful write."""
@@ -51,7 +53,7 @@ class ThroughServices(admin.ModelAdmin):
                         raise _Rollback
                 except _Rollback:
                     pass
-                except PermissionDenied as exc:
+                except (PermissionDenied, PermissionDeniedError) as exc:
                     raise ValidationError(str(exc) or "You may not make this change.") from None
                 except ValidationError as exc:
                     _add_errors(self, exc)
@@ -79,12 +81,15 @@ class ThroughServices(admin.ModelAdmin):
         unsaved(formsets)
 
     def delete_model(self, request: Any, obj: Any) -> None:
-        self.service_delete(request.user, obj)
+        try:
+            self.service_delete(request.user, obj)
+        except PermissionDeniedError as exc:  # the role refuses: 403, as the API answers
+            raise PermissionDenied(str(exc)) from None
 
     def delete_queryset(self, request: Any, queryset: Any) -> None:
         with transaction.atomic():  # all of the selection, or none of it
             for obj in queryset:
-                self.service_delete(request.user, obj)
+                self.delete_model(request, obj)
 
 
 def unsaved(formsets: Any) -> None:

@@ -10,6 +10,8 @@ table (and lose the search triggers of the customer tables).
 import django.db.models.deletion
 from django.db import migrations, models
 
+from patron.core.db import VendorSQL
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -49,6 +51,15 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
+                # PostgreSQL only: the pattern-ops twin Django adds to an indexed CharField.
+                VendorSQL(
+                    vendor="postgresql",
+                    sql=[],
+                    reverse_sql=[
+                        "CREATE INDEX core_auditevent_request_id_0f60cdac_like "
+                        "ON core_auditevent (request_id varchar_pattern_ops)"
+                    ],
+                ),
                 migrations.RunSQL(
                     [
                         "DROP INDEX IF EXISTS core_auditevent_request_id_0f60cdac",

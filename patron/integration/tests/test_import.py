@@ -316,6 +316,38 @@ def test_match_by_email_joins_the_existing_customer(tmp_path, admin_user):
     assert Contact.objects.get(last_name="New").postaladdresss.get().country == "FR"
 
 
+FILE_ORDER_COLUMNS = [
+    {"column": "id", "target": "source_key"},
+    {"column": "name", "target": "contact.last_name"},
+    {"column": "email", "target": "email"},
+]
+
+
+@pytest.mark.parametrize(
+    ("lines", "contacts"),
+    [
+        # A moves to a2@ (the change replaces a1@); C comes twice too; then B with a2@ joins
+        # A's customer.
+        (["A,Ames,a1@x.com", "A,Ames,a2@x.com", "C,Cole,c1@x.com", "C,Cole,c2@x.com",
+          "B,Bell,a2@x.com"], {"Ames": ["a2@x.com"], "Cole": ["c2@x.com"]}),
+        # A moves from a1@ to a2@ to a3@ (each change drops the address before); B with a2@
+        # comes after the last change, when nobody has a2@ any more: a new customer.
+        (["A,Ames,a1@x.com", "A,Ames,a2@x.com", "A,Ames,a3@x.com", "B,Bell,a2@x.com"],
+         {"Ames": ["a3@x.com"], "Bell": ["a2@x.com"]}),
+    ],
+)  # fmt: skip
+def test_rows_of_a_batch_see_earlier_rows_in_file_order(tmp_path, admin_user, lines, contacts):
+    """Repeated keys in one batch: each row finds what the rows above it in the file did."""
+    source = services.source_create(actor=admin_user, data={"name": "Shop", "entity": "contact"})
+    path = write(tmp_path, "order.csv", "id,name,email\n" + "\n".join(lines) + "\n")
+    run_file(admin_user, source, path, columns=FILE_ORDER_COLUMNS, match_by="email")
+    found = {
+        c.last_name: sorted(c.emailaddresss.values_list("email", flat=True))
+        for c in Contact.objects.all()
+    }
+    assert found == contacts
+
+
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-8"])
 def test_encodings_and_tabs(tmp_path, admin_user, encoding):
     text = "Caller ID\tFull Name\tTelephone\n7\tDr. Zoë O'Brien-Smith\t(030) 1234 5678\n"

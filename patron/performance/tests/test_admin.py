@@ -181,3 +181,24 @@ def test_an_assignment_and_a_forecast_category_are_audited_when_added_in_the_adm
     assert response.status_code == 302, response.content.decode()[:3000]
     setting = StageForecastCategory.objects.get()
     assert [a for a, _ in _events(StageForecastCategory, setting.pk)] == ["create"]
+
+
+def test_a_role_the_service_refuses_gets_a_form_error_and_a_403_not_a_crash(client, rep_north):
+    """A staff user given the admin's model permissions, whose Patron role may not change
+    forecasts: the service says no, on the form when adding and with 403 when deleting."""
+    from django.contrib.auth.models import Permission
+
+    rep_north.is_staff = True
+    rep_north.save()
+    codenames = ["add_exchangerate", "change_exchangerate", "delete_exchangerate"]
+    rep_north.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client.force_login(rep_north)
+    form = {"currency": "USD", "rate": "0.9", "valid_from": "2026-01-01"}
+    response = client.post("/admin/performance/exchangerate/add/", form)
+    assert response.status_code == 200
+    assert "does not allow" in response.content.decode()
+    assert not ExchangeRate.objects.exists()
+    rate = services.exchange_rate_create(actor=None, data=form)
+    response = client.post(f"/admin/performance/exchangerate/{rate.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert ExchangeRate.objects.filter(pk=rate.pk).exists()
