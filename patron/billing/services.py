@@ -18,11 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from patron.core import audit
 from patron.core.permissions import may, require, require_record
+from patron.core.unique import save_unique
 from patron.core.versioning import save_versioned
 from patron.customers import services as customer_services
 from patron.utils import money
@@ -776,13 +777,7 @@ def _save_cost_rate(rate: CostRate) -> None:
     rate.full_clean(validate_unique=False, validate_constraints=False)
     message = {"valid_from": ["This activity already has a rate from this day; change that one."]}
     taken = CostRate.objects.filter(activity=rate.activity, valid_from=rate.valid_from)
-    if taken.exclude(pk=rate.pk).exists():
-        raise ValidationError(message)
-    try:
-        with transaction.atomic():
-            rate.save()
-    except IntegrityError:
-        raise ValidationError(message) from None
+    save_unique(rate, taken=taken, error=message)
 
 
 @transaction.atomic

@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from patron.core import audit
 from patron.core.permissions import require, require_record
+from patron.core.unique import save_unique
 from patron.core.versioning import save_versioned
 from patron.sales.models import Opportunity, Stage
 from patron.utils.fields import only_known
@@ -71,17 +72,8 @@ def quota_create(*, actor: Any, data: Mapping[str, Any]) -> Quota:
     taken = Quota.objects.filter(
         **holder, period_kind=quota.period_kind, period_start=quota.period_start
     )
-    if taken.exists():
-        raise ValidationError(
-            {"period_start": ["There is already a quota for this holder and period."]}
-        )
-    try:
-        with transaction.atomic():
-            quota.save()
-    except IntegrityError:
-        raise ValidationError(
-            {"period_start": ["There is already a quota for this holder and period."]}
-        ) from None
+    message = {"period_start": ["There is already a quota for this holder and period."]}
+    save_unique(quota, taken=taken, error=message)
     audit.record_create(actor=actor, obj=quota, fields=[*QUOTA_FIELDS, "period_end"])
     return quota
 
@@ -172,14 +164,8 @@ def _save_assignment(assignment: CommissionAssignment) -> None:
         owner_id=assignment.owner_id,
         period_kind=assignment.period_kind,
         period_start=assignment.period_start,
-    ).exclude(pk=assignment.pk)
-    if taken.exists():
-        raise _assignment_taken(assignment)
-    try:
-        with transaction.atomic():
-            assignment.save()
-    except IntegrityError:
-        raise _assignment_taken(assignment) from None
+    )
+    save_unique(assignment, taken=taken, error=_assignment_taken(assignment))
 
 
 @transaction.atomic
@@ -278,13 +264,7 @@ def _save_plan(plan: CommissionPlan) -> None:
     if isinstance(plan.name, str):
         plan.name = plan.name.strip()
     plan.full_clean(validate_unique=False)
-    if CommissionPlan.objects.filter(name=plan.name).exclude(pk=plan.pk).exists():
-        raise _plan_name_taken()
-    try:
-        with transaction.atomic():
-            plan.save()
-    except IntegrityError:
-        raise _plan_name_taken() from None
+    save_unique(plan, taken=CommissionPlan.objects.filter(name=plan.name), error=_plan_name_taken())
 
 
 @transaction.atomic
@@ -375,13 +355,7 @@ def _save_rate(rate: ExchangeRate) -> None:
     rate.full_clean(validate_unique=False, validate_constraints=False)
     taken = ExchangeRate.objects.filter(currency=rate.currency, valid_from=rate.valid_from)
     message = {"valid_from": [f"There is already a {rate.currency} rate from this date."]}
-    if taken.exclude(pk=rate.pk).exists():
-        raise ValidationError(message)
-    try:
-        with transaction.atomic():
-            rate.save()
-    except IntegrityError:
-        raise ValidationError(message) from None
+    save_unique(rate, taken=taken, error=message)
 
 
 @transaction.atomic
@@ -429,13 +403,7 @@ def _save_stage_category(setting: StageForecastCategory) -> None:
     setting.full_clean(validate_unique=False, validate_constraints=False)
     message = {"stage": ["This stage already has a forecast category; change that one."]}
     taken = StageForecastCategory.objects.filter(stage_id=setting.stage_id)
-    if taken.exclude(pk=setting.pk).exists():
-        raise ValidationError(message)
-    try:
-        with transaction.atomic():
-            setting.save()
-    except IntegrityError:
-        raise ValidationError(message) from None
+    save_unique(setting, taken=taken, error=message)
 
 
 @transaction.atomic
