@@ -1,9 +1,41 @@
 """Fixtures shared by every test: teams and users of each role, and a way to set visibility."""
 
+import threading
+
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
 from patron.core.models import OrganisationSettings
 from patron.core.tests.factories import TeamFactory, UserFactory, role
+
+
+class _OneRequestAtATimeOnSharedSQLite(ThreadedWSGIServer):
+    """The browser tests' live server. On the in-memory SQLite test database every request
+    thread uses the test's one connection (`connections_override`), and two requests at once
+    (a page and its htmx panels) break it ("bad parameter or other API misuse"); so there,
+    requests take turns. With PostgreSQL each thread has its own connection and nothing
+    changes."""
+
+    def set_app(self, application):
+        if self.connections_override:
+            lock = threading.Lock()
+
+            def one_at_a_time(environ, start_response):
+                with lock:
+                    result = application(environ, start_response)
+                    try:
+                        return list(result)  # the body is read under the lock too
+                    finally:
+                        if hasattr(result, "close"):
+                            result.close()
+
+            super().set_app(one_at_a_time)
+        else:
+            super().set_app(application)
+
+
+LiveServerThread.server_class = _OneRequestAtATimeOnSharedSQLite
 
 
 @pytest.fixture(autouse=True)
