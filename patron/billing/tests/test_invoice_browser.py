@@ -50,6 +50,9 @@ def test_draft_issue_and_pay(live_server, page, manager_north, account_north, co
     page.wait_for_url(f"{base}/")
     page.click("nav >> text=Invoices")
     page.click("text=New invoice")
+    page.wait_for_url(f"{base}/billing/invoices/new/")
+    # htmx binds the picker's lookup once the page has loaded; typing earlier is not heard.
+    page.wait_for_load_state("networkidle")
     page.fill("#id_account_search", "North")
     page.click(".picker-option >> text=Northwind")
     expect(page.locator("select[name=contact]")).to_contain_text("Nora North")
