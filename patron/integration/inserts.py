@@ -11,7 +11,6 @@ one `create` audit event per record listing its first contact points (decision 0
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -64,11 +63,6 @@ SOURCE_RECORD_COLUMNS = (
     "contact_id",
     "account_id",
 )
-
-
-def _dumps(value: Any) -> str:
-    """JSON as Django's JSONField stores it."""
-    return json.dumps(value)
 
 
 class AccountDirectory:

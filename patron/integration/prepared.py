@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
+from django.db import connection
+
 from patron.customers import search
+from patron.customers.models import (
+    Account,
+    EmailAddress,
+    LifecycleStage,
+    PhoneNumber,
+    PostalAddress,
+)
 
 from .fields import Normalised, RowNormaliser
 from .readers import BadRow
@@ -189,10 +198,6 @@ def new_record(row: Prepared, entity: str, owner_id: int | None) -> NewRecord:
     the services: same defaults, one primary contact point per kind)."""
     if row.new is not None:
         return row.new
-    from django.db import connection
-
-    from patron.customers.models import Account, LifecycleStage, PostalAddress
-
     values = row.values
     if row.document is None:
         row.document = new_record_document(entity, values)
@@ -254,8 +259,6 @@ def new_record(row: Prepared, entity: str, owner_id: int | None) -> NewRecord:
 def _kinds() -> tuple[frozenset[str], frozenset[str]]:
     """The kinds an email and a phone may have (Django's `Choices.values` builds a new list
     on every call)."""
-    from patron.customers.models import EmailAddress, PhoneNumber
-
     return frozenset(EmailAddress.Kind.values), frozenset(PhoneNumber.Kind.values)
 
 
