@@ -603,6 +603,54 @@ def suggest(
     return result
 
 
+@dataclass(frozen=True)
+class FieldProposal:
+    """A custom field proposed for a column no field fits: its label, its type (text, number,
+    date or boolean) and how to read the column into it (transform and options)."""
+
+    label: str
+    field_type: str
+    transform: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+
+NEW_FIELD_TYPES = {"text": "Text", "number": "Number", "date": "Date", "boolean": "Yes / no"}
+
+
+def propose_field(column: str, values: list[str]) -> FieldProposal:
+    """What a new custom field for `column` should be, from its header and sample values: the
+    header made readable ("customer_since" → "Customer since"), and the type every filled
+    value can be read as — yes/no words, dates (their format detected), numbers (a decimal
+    comma detected) — else text."""
+    words = re.sub(r"[_.\-]+", " ", column).strip()
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", words)  # customerSince → customer Since
+    label = (words[:1].upper() + words[1:].lower()) if words else "New field"
+    if len(words) <= 3 and words.isalpha():
+        label = words.upper()  # vip → VIP
+    filled = [v.strip() for v in values if v and v.strip()]
+    if not filled:
+        return FieldProposal(label[:100], "text")
+    lowered = {v.lower() for v in filled}
+    if lowered <= (TRUE_WORDS | FALSE_WORDS) and not lowered <= {"0", "1"}:
+        return FieldProposal(label[:100], "boolean")
+    fmt = _date_format(filled)
+    if fmt and _all_read(filled, lambda v: parse_date(v, fmt)):
+        return FieldProposal(label[:100], "date", options=(("format", fmt),))
+    comma = any(re.search(r"\d,\d{1,2}$", v) for v in filled)
+    if _all_read(filled, lambda v: parse_number(v, comma)):
+        return FieldProposal(label[:100], "number", "decimal_comma" if comma else "")
+    return FieldProposal(label[:100], "text")
+
+
+def _all_read(values: list[str], read: Callable[[str], Any]) -> bool:
+    try:
+        for value in values:
+            read(value)
+    except Problem:
+        return False
+    return True
+
+
 def describe(columns: list[dict[str, Any]]) -> dict[str, str]:
     """column → target label, for reports."""
     return {

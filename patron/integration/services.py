@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 import shutil
 import time
 import uuid
@@ -358,6 +359,82 @@ def import_configure(
         run.columns = suggest_columns(run)
         run.save(update_fields=["columns"])
     return run
+
+
+def column_proposal(run: ImportRun, column: str) -> fieldmod.FieldProposal:
+    """The custom field `propose_field` suggests for a column, from the run's first rows."""
+    return fieldmod.propose_field(column, _column_values(run, column))
+
+
+def _column_values(run: ImportRun, column: str, rows: int = 50) -> list[str]:
+    preview = import_preview(run, rows=rows)
+    return [str(values.get(column) or "") for _, values in preview.rows]
+
+
+@transaction.atomic
+def import_map_to_new_field(
+    *, actor: Any, run: ImportRun, column: str, label: str, field_type: str
+) -> ImportRun:
+    """Create a custom field for a column of a draft import and map the column to it: the
+    mapping step's “New field”, for a column none of Patron's fields fits. The field is
+    created as an administrator would create it (`custom_field_create`: only administrators
+    may, and it is audited); a date or number column keeps the format detected in its values."""
+    from patron.core import services as core_services
+
+    run = ImportRun.objects.select_for_update().get(pk=run.pk)
+    if not may(actor, run.source, "change"):
+        raise PermissionDenied("You may not import into this source.")
+    if run.status != ImportRun.Status.DRAFT:
+        raise ValidationError("Only an import that has not started can be changed.")
+    index = next((i for i, c in enumerate(run.columns) if c["column"] == column), None)
+    if index is None:
+        raise ValidationError({"column": [f"The file has no column '{column}'."]})
+    if field_type not in fieldmod.NEW_FIELD_TYPES:
+        choices = ", ".join(fieldmod.NEW_FIELD_TYPES)
+        raise ValidationError({"field_type": [f"Choose one of: {choices}."]})
+    label = (label or "").strip()
+    if not label:
+        raise ValidationError({"label": ["Give the new field a name."]})
+    entity = run.source.entity
+    definition = core_services.custom_field_create(
+        actor=actor,
+        data={
+            "object_type": entity,
+            "name": _free_field_name(entity, label),
+            "label": label,
+            "field_type": field_type,
+        },
+    )
+    proposal = column_proposal(run, column)
+    fits = proposal.field_type == field_type
+    columns = [dict(c) for c in run.columns]
+    columns[index] = {
+        "column": column,
+        "target": f"custom.{definition.name}",
+        "transform": proposal.transform if fits else "",
+        "options": dict(proposal.options) if fits else {},
+    }
+    run.columns = clean_columns(run.source, columns)
+    run.save(update_fields=["columns"])
+    return run
+
+
+def _free_field_name(entity: str, label: str) -> str:
+    """A custom field name for `label` ("Customer since" → customer_since) that no field of
+    `entity` has yet (customer_since_2 …)."""
+    from patron.utils.text import fold
+
+    base = re.sub(r"[^a-z0-9]+", "_", fold(label)).strip("_")[:40] or "field"
+    if not base[0].isalpha():
+        base = f"f_{base}"[:40]
+    taken = set(
+        CustomFieldDefinition.objects.filter(object_type=entity).values_list("name", flat=True)
+    )
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    return name
 
 
 def import_enqueue(

@@ -239,6 +239,12 @@ def _columns_from_post(request: HttpRequest, run: ImportRun) -> list[dict[str, A
     return columns
 
 
+def _column_index(text: str, run: ImportRun) -> int:
+    if not text.isdigit() or int(text) >= len(run.columns):
+        raise ValidationError("That column is not in the file.")
+    return int(text)
+
+
 def _parse_value_map(text: str) -> dict[str, str]:
     """ "Y=true, N=false" → {"Y": "true", "N": "false"}."""
     result = {}
@@ -254,7 +260,12 @@ def _value_map_text(options: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in (options.get("value_map") or {}).items())
 
 
-def _mapping_context(run: ImportRun, errors: dict[str, list[str]] | None = None) -> dict:
+def _mapping_context(
+    run: ImportRun,
+    errors: dict[str, list[str]] | None = None,
+    *,
+    may_create_fields: bool = False,
+) -> dict:
     preview = services.import_preview(run, rows=8)
     custom = services._custom_fields(run.source.entity)
     targets = fieldmod.targets_for(run.source.entity, custom.values())
@@ -264,15 +275,17 @@ def _mapping_context(run: ImportRun, errors: dict[str, list[str]] | None = None)
     kinds = {t.key: t.kind for t in targets}
     rows = []
     for i, spec in enumerate(run.columns):
-        samples = [str(r.get(spec["column"], "")) for _, r in preview.rows][:3]
+        values = [str(r.get(spec["column"]) or "") for _, r in preview.rows]
         rows.append(
             {
                 "index": i,
                 "spec": spec,
-                "samples": samples,
+                "samples": values[:3],
                 "kind": kinds.get(spec.get("target") or "", ""),
                 "value_map": _value_map_text(spec.get("options") or {}),
                 "errors": (errors or {}).get(f"columns.{i}.target", []),
+                "proposal": fieldmod.propose_field(spec["column"], values),
+                "new_field_errors": (errors or {}).get(f"columns.{i}.newfield", []),
             }
         )
     normalised = []
@@ -280,13 +293,17 @@ def _mapping_context(run: ImportRun, errors: dict[str, list[str]] | None = None)
         if isinstance(item, services.BadRow):
             normalised.append({"line": item.line, "bad": item})
         else:
-            normalised.append({"line": item.line, "values": _readable(item.values), "row": item})
+            normalised.append(
+                {"line": item.line, "values": _readable(item.values, custom), "row": item}
+            )
     return {
         "run": run,
         "preview": preview,
         "groups": groups,
         "rows": rows,
         "transforms": fieldmod.TRANSFORMS,
+        "new_field_types": fieldmod.NEW_FIELD_TYPES,
+        "may_create_fields": may_create_fields,
         "date_formats": fieldmod.DATE_FORMATS,
         "normalised": normalised,
         "errors": errors or {},
@@ -310,16 +327,20 @@ def _raw_text(raw: Any) -> str:
     return str(raw)
 
 
-def _readable(values: dict[str, Any]) -> list[tuple[str, str]]:
+def _readable(values: dict[str, Any], custom: dict[str, Any]) -> list[tuple[str, str]]:
+    """A preview row's values as labels and text: the fields' own labels (custom fields' too),
+    yes/no for booleans, contact points by their addresses and numbers."""
     out = []
     for key, value in values.items():
         if key == "emails":
             value = ", ".join(e["email"] for e in value)
         elif key == "phones":
             value = ", ".join(p["e164"] for p in value)
+        elif isinstance(value, bool):
+            value = "Yes" if value else "No"
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
-        found = fieldmod.target(key)
+        found = fieldmod.target(key, custom)
         label = found.label if found else {"emails": "Emails", "phones": "Phones"}.get(key, key)
         out.append((label, str(value)))
     return out
@@ -350,6 +371,29 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
                 options_form = FileOptionsForm(
                     initial=run.options, sheets=run.options.get("sheets") or []
                 )
+            elif action.startswith("newfield-"):
+                # Keep what the user chose for the other columns, then make the field.
+                run = services.import_configure(
+                    actor=user,
+                    run=run,
+                    columns=_columns_from_post(request, run),
+                    match_by=request.POST.get("match_by") or run.match_by,
+                )
+                index = _column_index(action.removeprefix("newfield-"), run)
+                column = run.columns[index]["column"]
+                label = request.POST.get(f"newfield-label-{index}", "").strip()
+                try:
+                    run = services.import_map_to_new_field(
+                        actor=user,
+                        run=run,
+                        column=column,
+                        label=label,
+                        field_type=request.POST.get(f"newfield-type-{index}", ""),
+                    )
+                except ValidationError as exc:
+                    # Shown beside the column's new-field form.
+                    raise ValidationError({f"columns.{index}.newfield": exc.messages}) from None
+                messages.success(request, f"New field “{label}” created for column “{column}”.")
             elif action in ("preview", "start"):
                 run = services.import_configure(
                     actor=user,
@@ -364,7 +408,12 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
                     return redirect("import_detail", pk=run.pk)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    context = {"section": "imports", "options_form": options_form, **_mapping_context(run, errors)}
+    context = {
+        "section": "imports",
+        "options_form": options_form,
+        # Administrators may add a custom field for a column right here.
+        **_mapping_context(run, errors, may_create_fields=user.has_patron_perm("settings.change")),
+    }
     if wants_partial(request) and request.POST.get("action") == "preview":
         return render(request, "integration/partials/mapping_preview.html", context)
     return render(request, "integration/map.html", context)

@@ -31,3 +31,28 @@ def test_names_split_in_either_order():
     assert fields.split_name("Müller Anna", "last_first")["contact.first_name"] == "Anna"
     parts = fields.split_name("Dr. Zoë O'Brien-Smith")
     assert (parts["contact.prefix"], parts["contact.last_name"]) == ("Dr.", "O'Brien-Smith")
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "expected"),
+    [
+        ("customer_since", ["14.03.2019", "16.08.2021", ""], ("Customer since", "date", "")),
+        ("signupDate", ["2024-01-31", "2023-12-01"], ("Signup date", "date", "")),
+        (
+            "credit_limit",
+            ["5.000,00", "2.500,50", "500,00"],
+            ("Credit limit", "number", "decimal_comma"),
+        ),
+        ("Umsatz", ["1,234.50", "99"], ("Umsatz", "number", "")),
+        ("vip", ["N", "J", "n", ""], ("VIP", "boolean", "")),
+        ("newsletter", ["yes", "no"], ("Newsletter", "boolean", "")),
+        ("visits", ["0", "1", "1"], ("Visits", "number", "")),
+        ("segment", ["Gold", "Silver", "14.03.2019"], ("Segment", "text", "")),
+        ("notes", ["", ""], ("Notes", "text", "")),
+    ],
+)
+def test_a_new_field_is_proposed_from_the_column(column, values, expected):
+    proposal = fields.propose_field(column, values)
+    assert (proposal.label, proposal.field_type, proposal.transform) == expected
+    if proposal.field_type == "date":
+        assert dict(proposal.options)["format"] in ("%d.%m.%Y", "%Y-%m-%d")

@@ -7,6 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from patron.core.models import CustomFieldDefinition
+from patron.core.tests.factories import UserFactory, role
 from patron.customers.models import Contact
 from patron.integration.models import ImportRun, Source
 
@@ -54,8 +56,8 @@ def test_upload_map_start_and_report(client, admin_user):
     assert "line 2" in html and "Anna" in html and "Müller" in html
     assert "Quarantined: The row has no name (first or last)." in html
     # The suggested mapping is preselected.
-    assert '<option value="source_key" selected>' in html
-    assert '<option value="contact.full_name" selected>' in html
+    assert '<option value="source_key" data-kind="text" selected>' in html
+    assert '<option value="contact.full_name" data-kind="name" selected>' in html
 
     # Changing a column re-renders the preview (htmx partial).
     columns = run.columns
@@ -174,3 +176,114 @@ def test_contact_page_shows_where_its_values_came_from(client, admin_user, rep_s
     # Someone who cannot see the contact cannot see its sources either.
     client.force_login(rep_south)
     assert client.get(panel_url).status_code == 404
+
+
+def _mapping_post(run, action):
+    post = {"action": action, "match_by": "email"}
+    for i, c in enumerate(run.columns):
+        post[f"target-{i}"] = c["target"]
+        post[f"transform-{i}"] = c["transform"]
+    return post
+
+
+def test_a_column_gets_a_new_custom_field_from_the_mapping_step(client, admin_user):
+    """An administrator makes a field for a column no field fits, right in the mapping: its
+    name and type are proposed from the column, the column is mapped to it with the date
+    format its values use, and the import fills it."""
+    client.force_login(admin_user)
+    upload(client)
+    run = ImportRun.objects.get()
+    since = [c["column"] for c in run.columns].index("since")
+    html = client.get(reverse("import_map", args=[run.pk])).content.decode()
+    assert f'name="newfield-label-{since}" value="Since"' in html
+    assert '<option value="date" selected>Date</option>' in html
+    # The date-format choice is there for every column, shown only for a date field.
+    hidden = 'aria-label="Date format for since" data-for-kind="date" hidden disabled'
+    assert f'name="format-{since}" {hidden}' in html
+
+    post = _mapping_post(run, f"newfield-{since}")
+    post[f"target-{[c['column'] for c in run.columns].index('phone')}"] = ""  # kept
+    post[f"newfield-label-{since}"] = "Customer since"
+    post[f"newfield-type-{since}"] = "date"
+    response = client.post(reverse("import_map", args=[run.pk]), post)
+    assert response.status_code == 200
+    definition = CustomFieldDefinition.objects.get(object_type="contact", name="customer_since")
+    assert (definition.label, definition.field_type) == ("Customer since", "date")
+    run.refresh_from_db()
+    spec = run.columns[since]
+    assert spec["target"] == "custom.customer_since"
+    assert spec["options"] == {"format": "%d.%m.%Y"}
+    # The user's other choice in the same form was kept.
+    assert run.columns[[c["column"] for c in run.columns].index("phone")]["target"] == ""
+    html = response.content.decode()
+    assert "New field “Customer since” created for column “since”." in html
+    assert f'name="format-{since}" aria-label="Date format for since" data-for-kind="date">' in html
+    assert "Customer since" in html and "2020-12-31" in html  # the preview shows it by label
+
+    client.post(reverse("import_map", args=[run.pk]), _mapping_post(run, "start"))
+    anna = Contact.objects.get(last_name="Müller")
+    assert anna.custom_fields == {"customer_since": "2020-12-31"}
+
+
+def test_new_field_errors_are_shown_beside_the_column(client, admin_user):
+    client.force_login(admin_user)
+    upload(client)
+    run = ImportRun.objects.get()
+    since = [c["column"] for c in run.columns].index("since")
+    post = _mapping_post(run, f"newfield-{since}")
+    post[f"newfield-label-{since}"] = "   "
+    post[f"newfield-type-{since}"] = "date"
+    response = client.post(reverse("import_map", args=[run.pk]), post)
+    assert response.status_code == 200
+    assert "Give the new field a name." in response.content.decode()
+    assert not CustomFieldDefinition.objects.exists()
+    post[f"newfield-label-{since}"] = "Since"
+    post[f"newfield-type-{since}"] = "spreadsheet"
+    response = client.post(reverse("import_map", args=[run.pk]), post)
+    assert "Choose one of: text, number, date, boolean." in response.content.decode()
+    post["action"] = "newfield-99"
+    response = client.post(reverse("import_map", args=[run.pk]), post)
+    assert response.status_code == 200
+    assert "That column is not in the file." in response.content.decode()
+    assert not CustomFieldDefinition.objects.exists()
+
+
+def test_only_administrators_create_fields_from_the_mapping_step(client, admin_user):
+    """Someone who may import but not change settings sees no “New field” and is refused."""
+    client.force_login(admin_user)
+    upload(client)
+    run = ImportRun.objects.get()
+    client.force_login(UserFactory(username="marketer", role=role("marketer")))
+    since = [c["column"] for c in run.columns].index("since")
+    page = client.get(reverse("import_map", args=[run.pk]))
+    assert page.status_code == 200 and "Map columns" in page.content.decode()
+    assert "newfield-label" not in page.content.decode()
+    post = _mapping_post(run, f"newfield-{since}")
+    post[f"newfield-label-{since}"] = "Since"
+    post[f"newfield-type-{since}"] = "date"
+    response = client.post(reverse("import_map", args=[run.pk]), post)
+    assert response.status_code == 403
+    assert not CustomFieldDefinition.objects.exists()
+
+
+def test_new_field_names_are_made_from_the_label_and_never_reused(client, admin_user):
+    from patron.integration import services
+
+    client.force_login(admin_user)
+    upload(client)
+    run = ImportRun.objects.get()
+    run = services.import_map_to_new_field(
+        actor=admin_user, run=run, column="since", label="Kunde seit", field_type="text"
+    )
+    run = services.import_map_to_new_field(
+        actor=admin_user, run=run, column="phone", label="Kunde seit", field_type="text"
+    )
+    run = services.import_map_to_new_field(
+        actor=admin_user, run=run, column="email", label="2. Straße", field_type="text"
+    )
+    targets = {c["column"]: c["target"] for c in run.columns}
+    assert targets["since"] == "custom.kunde_seit"
+    assert targets["phone"] == "custom.kunde_seit_2"
+    assert targets["email"] == "custom.f_2_strasse"
+    # A date column given another type is read as that type, without the date format.
+    assert run.columns[[c["column"] for c in run.columns].index("since")]["options"] == {}

@@ -56,6 +56,18 @@
       var box = document.getElementById("global-search"); if (box) { event.preventDefault(); box.focus(); }
     }
   });
+  // Import mapping: a column's options follow the kind of field it is mapped to (a date
+  // format for dates, a phone country for phones); hidden ones are disabled, so not sent.
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest("select[data-target-select]");
+    if (!select) return;
+    var option = select.options[select.selectedIndex];
+    var kind = option ? option.getAttribute("data-kind") : "";
+    select.closest("tr").querySelectorAll("[data-for-kind]").forEach(function (el) {
+      var shown = el.getAttribute("data-for-kind") === kind;
+      el.hidden = !shown; el.disabled = !shown;
+    });
+  }, true);  // capture: before htmx reads the form for the preview
   // Toasts fade away on their own.
   setTimeout(function () { document.querySelectorAll(".toast").forEach(function (t) { t.style.transition = "opacity .4s"; t.style.opacity = "0"; setTimeout(function () { t.remove(); }, 450); }); }, 5000);
   // A refused htmx request (403, 409, 500) says so instead of silently doing nothing.
