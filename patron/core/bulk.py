@@ -83,7 +83,10 @@ def insert_rows(
     names = ", ".join(qn(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {qn(table)} ({names}) FROM STDIN") as copy:
+            # COPY goes to the driver's cursor directly: its errors are made Django's own
+            # (IntegrityError, DataError…) as `execute` makes them, so callers catch them.
+            copy_sql = f"COPY {qn(table)} ({names}) FROM STDIN"
+            with connection.wrap_database_errors, cursor.copy(copy_sql) as copy:
                 for row in rows:
                     copy.write_row(row)
         else:

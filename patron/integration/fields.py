@@ -114,6 +114,11 @@ class Problem(Exception):
         self.message = message
 
 
+# What the database columns hold (a PositiveIntegerField; a DecimalField of 16 digits, 2 after
+# the point): larger values are flagged instead of failing the batch that writes them.
+MAX_EMPLOYEES = 2_147_483_647
+MAX_AMOUNT = decimal.Decimal(10) ** 14
+
 TRUE_WORDS = {"true", "1", "yes", "y", "j", "ja", "oui", "si", "sí", "x", "on", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "nein", "non", "off", "f", ""}
 
@@ -433,7 +438,13 @@ class RowNormaliser:
             if tgt.key == "account.employee_count":
                 if number < 0 or number != number.to_integral_value():
                     raise Problem("invalid_number", f"'{raw}' is not a whole number.")
+                if number > MAX_EMPLOYEES:
+                    raise Problem("out_of_range", f"'{raw}' is more than {MAX_EMPLOYEES:,}.")
                 values[tgt.key] = int(number)
+            elif tgt.key == "account.annual_revenue":
+                if abs(number) >= MAX_AMOUNT:
+                    raise Problem("out_of_range", f"'{raw}' is too large for an amount.")
+                values[tgt.key] = str(number.quantize(decimal.Decimal("0.01")))
             elif tgt.key.startswith("custom."):
                 values[tgt.key] = int(number) if number == int(number) else float(number)
             else:

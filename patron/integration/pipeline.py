@@ -81,6 +81,8 @@ class BatchResult:
     resolved_lines: list[int] = field(default_factory=list)
     # Per row, when the caller asked for them (the bulk API): line → (status, record id).
     outcomes: dict[int, tuple[str, int | None]] = field(default_factory=dict)
+    # Rows the writer quarantined: line → (reason, message).
+    refusals: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def count(self, code: str) -> None:
         self.problem_counts[code] = self.problem_counts.get(code, 0) + 1
@@ -119,11 +121,14 @@ class BatchWriter:
                 .values_list("pk", flat=True)
             )
         self._matchable: Any = None
+        self._changeable: Any = None
         self._written = 0
         self._analyzed_at = STATISTICS_FROM // 2
-        if actor is not None and run.match_by == "email":
-            # A new row may only join a customer the importing user may change.
-            self._matchable = self.model.objects.restrict(actor, "change")
+        if actor is not None:
+            # A row may only change a customer the importing user may change.
+            self._changeable = self.model.objects.restrict(actor, "change")
+            if run.match_by == "email":
+                self._matchable = self._changeable
 
     # -- the one entry point ------------------------------------------------------------------
 
@@ -232,18 +237,7 @@ class BatchWriter:
         bad = [i for i in items if isinstance(i, BadRow)]
         rows = [i for i in items if isinstance(i, Prepared)]
         if bad:
-            bulk.insert_rows(
-                QuarantinedRow,
-                ("run_id", "line", "reason", "message", "raw", "resolved_by_id"),
-                [
-                    (self.run.pk, b.line, b.reason, b.message, _dumps(_jsonable_raw(b.raw)), None)
-                    for b in bad
-                ],
-            )
-            result.quarantined += len(bad)
-            for b in bad:
-                result.count(b.reason)
-                result.outcomes[b.line] = ("quarantined", None)
+            self._quarantine(bad, result)
         # The same key twice in a batch: the first of each key are written together, then the
         # second ones (which see the first as what the source sent before), and so on; a row
         # whose email a repeated key's rows had waits until they are written (file order).
@@ -251,6 +245,52 @@ class BatchWriter:
             for generation in _generations(part):
                 self._write_rows(generation, result)
         return result
+
+    def _quarantine(self, bad: list[BadRow], result: BatchResult) -> None:
+        bulk.insert_rows(
+            QuarantinedRow,
+            ("run_id", "line", "reason", "message", "raw", "resolved_by_id"),
+            [
+                (self.run.pk, b.line, b.reason, b.message, _dumps(_jsonable_raw(b.raw)), None)
+                for b in bad
+            ],
+        )
+        result.quarantined += len(bad)
+        for b in bad:
+            result.count(b.reason)
+            result.outcomes[b.line] = ("quarantined", None)
+            result.refusals[b.line] = (b.reason, b.message)
+
+    def _refuse_forbidden(
+        self, changed: list[tuple[Prepared, SourceRecord]], result: BatchResult
+    ) -> tuple[list[tuple[Prepared, SourceRecord]], set[int]]:
+        """The changed rows whose customer the importing user may change (or that no longer
+        exists: the row brings it back), and the lines of the others, quarantined: their
+        customer stays untouched and its id is not reported."""
+        if self._changeable is None or not changed:
+            return changed, set()
+        column = f"{self.entity}_id"
+        ids = {getattr(record, column) for _, record in changed} - {None}
+        allowed = set(self._changeable.filter(pk__in=ids).values_list("pk", flat=True))
+        if allowed == ids:
+            return changed, set()
+        existing = set(self.model.objects.filter(pk__in=ids - allowed).values_list("pk", flat=True))
+        kept, refused = [], []
+        for row, record in changed:
+            if getattr(record, column) in existing:
+                refused.append(
+                    BadRow(
+                        row.line,
+                        "forbidden",
+                        "The row changes a customer you may not change; someone who may "
+                        "can re-run it.",
+                        raw=row.payload,
+                    )
+                )
+            else:
+                kept.append((row, record))
+        self._quarantine(refused, result)
+        return kept, {b.line for b in refused}
 
     def _write_rows(self, rows: list[Prepared], result: BatchResult) -> None:
         now = timezone.now()
@@ -264,12 +304,6 @@ class BatchWriter:
         changed: list[tuple[Prepared, SourceRecord]] = []
         unchanged_ids: list[int] = []
         for row in rows:
-            if row.problems:
-                result.flagged += 1
-                for problem in row.problems:
-                    result.count(problem["code"])
-            if self.run.parent_id:
-                result.resolved_lines.append(row.line)
             record = existing.get(row.key)
             if record is None:
                 new_rows.append(row)
@@ -280,6 +314,16 @@ class BatchWriter:
                 result.outcomes[row.line] = ("unchanged", getattr(record, f"{self.entity}_id"))
             else:
                 changed.append((row, record))
+        changed, refused = self._refuse_forbidden(changed, result)
+        for row in rows:
+            if row.line in refused:
+                continue
+            if row.problems:
+                result.flagged += 1
+                for problem in row.problems:
+                    result.count(problem["code"])
+            if self.run.parent_id:
+                result.resolved_lines.append(row.line)
         if unchanged_ids:
             SourceRecord.objects.filter(pk__in=unchanged_ids).update(last_seen_at=now)
             result.unchanged += len(unchanged_ids)
@@ -469,6 +513,7 @@ def _merge(total: BatchResult, part: BatchResult) -> None:
     total.flagged += part.flagged
     total.resolved_lines += part.resolved_lines
     total.outcomes.update(part.outcomes)
+    total.refusals.update(part.refusals)
     for code, n in part.problem_counts.items():
         total.problem_counts[code] = total.problem_counts.get(code, 0) + n
 

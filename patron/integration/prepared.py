@@ -83,6 +83,9 @@ class Prepared:
         return self.texts
 
 
+KEY_LENGTH = 255  # SourceRecord.source_key
+
+
 def content_hash(payload: dict[str, Any]) -> str:
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -92,8 +95,34 @@ def prepare(
     line: int, row: dict[str, Any], normaliser: RowNormaliser, key_column: str = ""
 ) -> Prepared | BadRow:
     """Map and normalise one row; decide whether it is usable at all."""
+    text = json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    try:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError:
+        return BadRow(
+            line,
+            "undecodable",
+            "The row holds characters that are not valid text (lone surrogates); "
+            "check the file's encoding.",
+            raw=_printable(row),
+        )
+    if "\\u0000" in text and _has_nul(row):  # (the text alone: also an escaped "\\u0000")
+        return BadRow(
+            line,
+            "nul_character",
+            "The row holds a NUL character (byte 0), which cannot be stored; "
+            "check the file's encoding.",
+            raw=_printable(row),
+        )
     result: Normalised = normaliser.normalise(row)
-    digest = content_hash(row)
+    if len(result.key) > KEY_LENGTH:
+        return BadRow(
+            line,
+            "key_too_long",
+            f"The source key is {len(result.key):,} characters long; Patron keeps keys of up "
+            f"to {KEY_LENGTH}.",
+            raw=row,
+        )
     if normaliser.has_key and not result.key:
         return BadRow(
             line,
@@ -116,6 +145,27 @@ def prepare(
         problems=result.problems,
         content_hash=digest,
     )
+
+
+def _printable(value: Any) -> Any:
+    """`value` as it can be stored and shown: NULs and lone surrogates replaced."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode().replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_printable(str(k)): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(str(k)) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 @dataclass

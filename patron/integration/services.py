@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import re
 import shutil
 import time
@@ -300,6 +301,13 @@ def import_preview(run: ImportRun, rows: int = 10) -> Preview:
         from .databases import preview as database_preview
 
         columns, sample = database_preview(run, rows=rows)
+    elif run.kind == ImportRun.Kind.RERUN:
+        # The quarantined rows it re-reads: their columns as the file named them.
+        _, rows_from = _row_source(run)
+        sample = list(itertools.islice(rows_from(0), rows))
+        columns = list(
+            dict.fromkeys(c for _, row in sample if isinstance(row, dict) for c in row)
+        ) or [c["column"] for c in run.columns]
     else:
         columns, sample = readers.preview(Path(run.file_path), file_options(run), rows=rows)
     good = [r for r in sample if not isinstance(r, BadRow)]
@@ -519,6 +527,10 @@ def _organisation_region() -> str:
     return organisation_settings().default_phone_region or ""
 
 
+# Quarantine reasons another mapping cannot fix: a re-run leaves these rows alone.
+NOT_RERUNNABLE = ["undecodable", "invalid_json", "unreadable", "ragged", "nul_character"]
+
+
 def _key_column(run: ImportRun) -> str:
     return next((c["column"] for c in run.columns if c.get("target") == "source_key"), "")
 
@@ -529,7 +541,7 @@ def _row_source(run: ImportRun) -> tuple[Any, Callable[[int], Iterator[Any]]]:
         items = [
             (q.line, q.raw)
             for q in QuarantinedRow.objects.filter(run_id=run.parent_id, resolved_by=None)
-            .exclude(reason__in=["undecodable", "invalid_json", "unreadable", "ragged"])
+            .exclude(reason__in=NOT_RERUNNABLE)
             .order_by("line", "id")
             if isinstance(q.raw, dict) and "text" not in q.raw
         ]
@@ -551,7 +563,7 @@ def _estimate_total(run: ImportRun) -> int | None:
     if run.kind == ImportRun.Kind.RERUN:
         return (
             QuarantinedRow.objects.filter(run_id=run.parent_id, resolved_by=None)
-            .exclude(reason__in=["undecodable", "invalid_json", "unreadable", "ragged"])
+            .exclude(reason__in=NOT_RERUNNABLE)
             .count()
         )
     if run.kind != ImportRun.Kind.FILE or not run.file_path:
@@ -892,15 +904,20 @@ def import_rows(
     outcomes = []
     for item in prepared:
         status, record_id = result.outcomes.get(item.line, ("quarantined", None))
+        # Why a row was quarantined: found preparing it, or by the writer (the database
+        # refused it, the user may not change its customer).
+        reason, message = result.refusals.get(item.line, ("", ""))
+        if isinstance(item, BadRow):
+            reason, message = item.reason, item.message
         outcomes.append(
             ItemOutcome(
                 index=item.line - 1,
                 source_key=item.key if isinstance(item, Prepared) else "",
                 status=status,
                 record_id=record_id,
-                problems=item.problems if isinstance(item, Prepared) else [],
-                reason=item.reason if isinstance(item, BadRow) else "",
-                message=item.message if isinstance(item, BadRow) else "",
+                problems=item.problems if isinstance(item, Prepared) and not reason else [],
+                reason=reason,
+                message=message,
             )
         )
     run.refresh_from_db()

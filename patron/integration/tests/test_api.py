@@ -1022,3 +1022,106 @@ def test_a_denied_write_keeps_its_key_answer(api_as, source_viewer, admin_user, 
     replay = post(api, f"/imports/{run_id}/start", key="try")
     assert (replay.status_code, replay["Idempotent-Replayed"]) == (403, "true")
     assert ImportRun.objects.get(pk=run_id).status == "draft"
+
+
+# --- what the writer refuses, row by row -----------------------------------------------------
+
+
+def test_a_row_may_not_change_a_customer_the_user_may_not_change(
+    api_as, admin_user, manager_north, rep_south, set_visibility, billing
+):
+    """Keyed to a customer now owned in another team, the row is refused: the customer stays
+    as it was and its id is not told; the user's other rows are written."""
+    set_visibility("private")
+    post(api_as(admin_user), f"/sources/{billing.pk}/records/bulk", {"items": [_item("k1", "Ann")]})
+    ann = Contact.objects.get(first_name="Ann")
+    Contact.objects.filter(pk=ann.pk).update(owner=rep_south, team=rep_south.team)
+
+    items = [_item("k1", "Hacked"), _item("k2", "Bea")]
+    response = post(api_as(manager_north), f"/sources/{billing.pk}/records/bulk", {"items": items})
+    assert response.status_code == 200, response.json()
+    results = response.json()["results"]
+    assert [(r["status"], r["record_id"], r["reason"]) for r in results] == [
+        ("quarantined", None, "forbidden"),
+        ("created", Contact.objects.get(first_name="Bea").pk, ""),
+    ]
+    ann.refresh_from_db()
+    assert ann.first_name == "Ann"
+    assert (
+        SourceRecord.objects.get(source=billing, source_key="k1").normalised["contact.first_name"]
+        == "Ann"
+    )
+
+    # Someone who may change it re-sends the row: now it updates.
+    again = post(api_as(admin_user), f"/sources/{billing.pk}/records/bulk", {"items": items[:1]})
+    assert again.json()["results"][0]["status"] == "updated"
+    ann.refresh_from_db()
+    assert ann.first_name == "Hacked"
+
+
+def test_values_the_database_cannot_hold_are_refused_or_flagged(api_as, admin_user, billing):
+    api = api_as(admin_user)
+    items = [
+        _item("x" * 300, "Long"),
+        _item("k2", "A\ud800b"),
+        _item("k3", "Fine"),
+    ]
+    response = post(api, f"/sources/{billing.pk}/records/bulk", {"items": items})
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [(r["status"], r["reason"]) for r in results] == [
+        ("quarantined", "key_too_long"),
+        ("quarantined", "undecodable"),
+        ("created", ""),
+    ]
+    assert "300 characters" in results[0]["message"]
+    assert Contact.objects.get().first_name == "Fine"
+
+    accounts = services.source_create(actor=admin_user, data={"name": "ERP", "entity": "account"})
+    items = [
+        {"source_key": "a1", "account.name": "Huge", "account.employee_count": "1e20"},
+        {"source_key": "a2", "account.name": "Rich", "account.annual_revenue": "1e30"},
+        {"source_key": "a3", "account.name": "Exact", "account.annual_revenue": "1234.567"},
+    ]
+    response = post(api, f"/sources/{accounts.pk}/records/bulk", {"items": items})
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created"] * 3
+    assert [[p["code"] for p in r["problems"]] for r in results] == [
+        ["out_of_range"],
+        ["out_of_range"],
+        [],
+    ]
+    from patron.customers.models import Account
+
+    assert Account.objects.get(name="Huge").employee_count is None
+    assert Account.objects.get(name="Rich").annual_revenue is None
+    assert str(Account.objects.get(name="Exact").annual_revenue) == "1234.57"
+    # What was stored reads back through the API.
+    assert (
+        api.client.get(
+            f"/api/accounts/{Account.objects.get(name='Exact').pk}", headers=api.headers
+        ).status_code
+        == 200
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_a_value_the_database_refuses_quarantines_its_row_only(api_as, admin_user, monkeypatch):
+    """A value the checks let through but PostgreSQL refuses (an integer out of range) fails
+    COPY: the batch is written again row by row and only that row is quarantined."""
+    from patron.integration import fields
+
+    monkeypatch.setattr(fields, "MAX_EMPLOYEES", 10**30)
+    accounts = services.source_create(actor=admin_user, data={"name": "ERP", "entity": "account"})
+    items = [
+        {"source_key": "a1", "account.name": "Huge", "account.employee_count": "1e20"},
+        {"source_key": "a2", "account.name": "Fine", "account.employee_count": "12"},
+    ]
+    response = post(api_as(admin_user), f"/sources/{accounts.pk}/records/bulk", {"items": items})
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [(r["status"], r["reason"]) for r in results] == [
+        ("quarantined", "database"),
+        ("created", ""),
+    ]

@@ -287,3 +287,31 @@ def test_new_field_names_are_made_from_the_label_and_never_reused(client, admin_
     assert targets["email"] == "custom.f_2_strasse"
     # A date column given another type is read as that type, without the date format.
     assert run.columns[[c["column"] for c in run.columns].index("since")]["options"] == {}
+
+
+def test_quarantined_rows_are_remapped_and_rerun_from_the_browser(client, admin_user):
+    """Report → "Fix mapping and re-run": the mapping page shows the quarantined rows, and
+    the row without a name imports once a name comes from another column."""
+    client.force_login(admin_user)
+    upload(client)
+    run = ImportRun.objects.get()
+    client.post(reverse("import_map", args=[run.pk]), _mapping_post(run, "start"))
+    run.refresh_from_db()
+    assert run.quarantined_count == 1  # line 3 has no name
+
+    response = client.post(reverse("import_action", args=[run.pk, "rerun"]))
+    rerun = ImportRun.objects.get(parent=run)
+    assert response["Location"] == reverse("import_map", args=[rerun.pk])
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "nobody@example.com" in html and "line 3" in html
+
+    post = _mapping_post(rerun, "start")
+    columns = [c["column"] for c in rerun.columns]
+    post[f"target-{columns.index('email')}"] = "contact.last_name"
+    started = client.post(reverse("import_map", args=[rerun.pk]), post)
+    assert started.status_code == 302
+    rerun.refresh_from_db()
+    assert (rerun.status, rerun.created_count, rerun.quarantined_count) == ("completed", 1, 0)
+    assert Contact.objects.filter(last_name="nobody@example.com").exists()
