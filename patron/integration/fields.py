@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import email.utils
 import gettext
 import re
 from collections.abc import Callable, Iterable
@@ -172,9 +173,14 @@ def parse_date(raw: str, fmt: str = "auto") -> datetime.date:
     raise Problem("invalid_date", f"'{raw}' is not a date Patron can read.")
 
 
+_DECIMAL_COMMA_END = re.compile(r"\d,\d{1,2}$")
+
+
 def parse_number(raw: str, decimal_comma: bool = False) -> decimal.Decimal:
     text = raw.strip().replace("\u00a0", "").replace(" ", "")
     text = re.sub(r"^[€$£¥]|[€$£¥]$|(EUR|USD|GBP|CHF)$", "", text, flags=re.IGNORECASE)
+    if not decimal_comma and _DECIMAL_COMMA_END.search(text):
+        decimal_comma = True  # "1,5" or "1.234,56": no thousands separator ends so
     if decimal_comma:
         text = text.replace(".", "").replace("'", "").replace(",", ".")
     else:
@@ -413,15 +419,24 @@ class RowNormaliser:
             return
         if kind == "email":
             kind_name = tgt.key.partition(".")[2] or "work"
-            for piece in _split_multi(raw):
-                values.setdefault("emails", []).append(
-                    {"email": parse_email(piece), "kind": kind_name}
-                )
+            refused: Problem | None = None
+            for piece in _email_pieces(raw):
+                try:
+                    email = parse_email(piece)
+                except Problem as exc:
+                    refused = refused or exc  # flagged once the good ones are kept
+                    continue
+                values.setdefault("emails", []).append({"email": email, "kind": kind_name})
+            if refused is not None:
+                raise refused
             return
         if kind == "phone":
             kind_name = tgt.key.partition(".")[2] or "mobile"
             region = (options.get("region") or self.row_region or self.region or "").upper()
-            for piece in _split_multi(raw, phone=True):
+            pieces = _split_multi(raw, phone=True)
+            if len(pieces) > 1 and "/" in raw and _is_phone(raw, region):
+                pieces = [raw]  # "0171/1234567": a slash inside one number, not between two
+            for piece in pieces:
                 e164, extension = parse_phone(piece, region)
                 values.setdefault("phones", []).append(
                     {"number": piece[:50], "e164": e164, "extension": extension, "kind": kind_name}
@@ -481,6 +496,24 @@ class RowNormaliser:
         raise Problem("invalid_choice", f"'{raw}' is not one of: {', '.join(choices)}.")
 
 
+def _email_pieces(raw: str) -> list[str]:
+    """The addresses of a cell: one, several ("a@x.com; b@y.com"), or written with names
+    ("Anna Müller <anna@x.de>, Bob <bob@y.com>")."""
+    if "<" in raw and ">" in raw:
+        found = [address for _, address in email.utils.getaddresses([raw]) if address]
+        if found:
+            return found
+    return _split_multi(raw)
+
+
+def _is_phone(raw: str, region: str) -> bool:
+    try:
+        parse_phone(raw, region)
+    except Problem:
+        return False
+    return True
+
+
 def _split_multi(raw: str, phone: bool = False) -> list[str]:
     """Several emails or phones in one cell ("a@x.com; b@y.com")."""
     separators = r"[;|/\n]" if phone else r"[;,|\s]+"
@@ -490,9 +523,15 @@ def _split_multi(raw: str, phone: bool = False) -> list[str]:
 
 # --- suggestions ------------------------------------------------------------------------------
 
+# Header words → field, tried in this order (the first that fits wins): keys, names, contact
+# points and address before the looser words ("Company email" is an email, "Mailing street"
+# a street, "Phone number" a phone and not a key).
+_NOT_A_KEY = r"phone|\btel|fax|mobile|\bcell|zip|post|plz|vat|tax|iban"
+_COMPANY_WORDS = re.compile(r"account|company|organi[sz]ation|employer|firm|\borg\b")
 _HEADER_HINTS: list[tuple[str, str]] = [
     (
-        r"^(id|key|uid|.*(_|\b)(id|no|nr|number|key|code)|customer ?(no|number|id)|caller id)$",
+        rf"^(?!.*({_NOT_A_KEY}))(id|key|uid|uuid|guid|.*\b(id|no|nr|key)|.*(_|\b)(number|code|ref)"
+        r"|customer ?(no|number|id)|caller id)$",
         "source_key",
     ),
     (
@@ -504,6 +543,15 @@ _HEADER_HINTS: list[tuple[str, str]] = [
     (r"(middle|additional) ?name|n\.additional", "contact.middle_name"),
     (r"(last|family|sur|nach) ?name|^last$|n\.family|customer\.last_name", "contact.last_name"),
     (r"^suffix$|n\.suffix", "contact.suffix"),
+    (r"e-?mail|\bmail\b", "email"),
+    (r"(mobile|cell|handy)", "phone.mobile"),
+    (r"(phone|\btel\b|telephone|telefon|\bfon\b|caller)", "phone"),
+    (r"(street|address|line ?1|adr\.street|strasse|straße|\brue\b)", "address.street"),
+    (r"line ?2|street ?2|address ?2", "address.street2"),
+    (r"(city|town|\bort\b|ville|adr\.city)", "address.city"),
+    (r"(state|region|county|province|adr\.region)", "address.region"),
+    (r"(zip|postcode|postal|\bplz\b|adr\.code)", "address.postal_code"),
+    (r"(country|\bland\b|\bpays\b|adr\.country)", "address.country"),
     (r"job|position|role|function|^title$", "contact.job_title"),
     (r"(birth|dob|bday|geburt)", "contact.date_of_birth"),
     (r"(note|comment|description|remark)", "contact.description"),
@@ -512,15 +560,6 @@ _HEADER_HINTS: list[tuple[str, str]] = [
     (r"(company|organi[sz]ation|account|employer|firm|^org$)", "account.name"),
     (r"(website|domain|url)", "account.domain"),
     (r"industry|sector", "account.industry"),
-    (r"e-?mail|mail", "email"),
-    (r"(mobile|cell|handy)", "phone.mobile"),
-    (r"(phone|tel|fon|caller)", "phone"),
-    (r"(street|address|line ?1|adr\.street|strasse|straße|rue)", "address.street"),
-    (r"line ?2|street ?2|address ?2", "address.street2"),
-    (r"(city|town|ort|ville|adr\.city)", "address.city"),
-    (r"(state|region|county|province|adr\.region)", "address.region"),
-    (r"(zip|postcode|postal|plz|adr\.code)", "address.postal_code"),
-    (r"(country|land|pays|adr\.country)", "address.country"),
 ]
 
 _EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
@@ -556,6 +595,17 @@ def _date_format(values: list[str]) -> str | None:
     return "%m/%d/%Y" if separator == "/" else f"%d{separator}%m{separator}%Y"
 
 
+def _key_like(values: list[str]) -> bool:
+    """Whether sample values can be a row's own id: nearly every row has one, no two rows
+    share one (a zip code or a company number is shared), and they are not emails or phones."""
+    filled = [v for v in values if v]
+    if len(filled) < 0.8 * max(len(values), 1) or len(set(filled)) < len(filled):
+        return False
+    return not _looks(filled, _EMAIL_LIKE) and not (
+        _looks(filled, _PHONE_LIKE, 0.8) and any(re.search(r"[\s()/+-]", v) for v in filled)
+    )
+
+
 def suggest(
     columns: list[str],
     samples: list[dict[str, Any]],
@@ -580,6 +630,8 @@ def suggest(
             for pattern, key in _HEADER_HINTS:
                 if entity == "account" and key.startswith("contact."):
                     key = {"contact.full_name": "account.name"}.get(key, key)
+                if key == "source_key" and entity == "contact" and _COMPANY_WORDS.search(header):
+                    continue  # a person's company number is shared by its people
                 if key in allowed and key not in used and re.search(pattern, header):
                     choice = key
                     break
@@ -593,8 +645,8 @@ def suggest(
             choice = "email.personal" if "email.personal" not in used else None
         if choice and choice.startswith("phone") and choice in used:
             choice = next((p for p in ("phone.work", "phone.home") if p not in used), None)
-        if choice == "source_key" and sum(1 for v in values if v) < 0.8 * max(len(values), 1):
-            choice = None  # a column many rows leave empty is no key: key by content instead
+        if choice == "source_key" and not _key_like(values):
+            choice = None  # not an id of each row: key by content instead
         if choice:
             used.add(choice)
             spec["target"] = choice

@@ -30,6 +30,7 @@ from .models import ImportRun, QuarantinedRow, Source, SourceRecord
 READ_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ValueError,
+    LookupError,  # an encoding Python knows that is not text (rot13, base64)
     UnicodeError,
     csv.Error,
     zipfile.BadZipFile,

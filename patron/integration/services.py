@@ -67,11 +67,16 @@ def upload_dir() -> Path:
 
 @transaction.atomic
 def source_create(*, actor: Any, data: dict[str, Any]) -> Source:
+    from .databases import check_connection_change, validate_database_source
+
     _require(actor, "source.add")
     source = Source(**{k: v for k, v in data.items() if k in SOURCE_FIELDS})
+    check_connection_change(actor=actor, saved={}, source=source)
     source.default_region = (source.default_region or "").upper()
     source.created_by = actor if getattr(actor, "pk", None) else None
     source.full_clean()
+    if source.kind == Source.Kind.DATABASE:
+        validate_database_source(source, partial=True)
     source.save()
     audit.record_create(actor=actor, obj=source, fields=SOURCE_FIELDS)
     return source
@@ -81,14 +86,20 @@ def source_create(*, actor: Any, data: dict[str, Any]) -> Source:
 def source_update(
     *, actor: Any, source: Source, data: dict[str, Any], expected_version: int | None = None
 ) -> Source:
+    from .databases import CONNECTION_FIELDS, check_connection_change, validate_database_source
+
     if not may(actor, source, "change"):
         raise PermissionDenied("You may not change this source.")
     before = audit.snapshot(source, SOURCE_FIELDS)
+    saved = {name: getattr(source, name) for name in CONNECTION_FIELDS}
     for name, value in data.items():
         if name in SOURCE_FIELDS:
             setattr(source, name, value)
+    check_connection_change(actor=actor, saved=saved, source=source)
     source.default_region = (source.default_region or "").upper()
     source.full_clean()
+    if source.kind == Source.Kind.DATABASE:
+        validate_database_source(source, partial=True)
     save_versioned(source, expected_version=expected_version, fields=list(data))
     changes = audit.diff(before, audit.snapshot(source, SOURCE_FIELDS))
     if changes:
@@ -224,8 +235,11 @@ def import_start(*, actor: Any, source: Source, upload: Any, file_name: str) -> 
     options = readers.detect(path, safe_name)
     mapping = source.mappings.order_by("-updated_at").first()
     if mapping is not None and mapping.options.get("format") == options.format:
-        # The source's saved settings win over detection: the same export parses the same way.
+        # The source's saved settings win over detection (the same export parses the same
+        # way) as far as they read this file: not against a byte-order mark, not an encoding
+        # that cannot decode it, not a delimiter its first line does not have.
         saved = {k: v for k, v in mapping.options.items() if k != "sheet" or v in options.sheets}
+        saved = _saved_options_that_fit(path, saved, options)
         options = FileOptions.from_dict({**options.as_dict(), **saved, "sheets": options.sheets})
     run = ImportRun(
         source=source,
@@ -253,6 +267,50 @@ def import_start(*, actor: Any, source: Source, upload: Any, file_name: str) -> 
     return run
 
 
+_MARKED = ("utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32")
+
+
+def _saved_options_that_fit(
+    path: Path, saved: dict[str, Any], detected: FileOptions
+) -> dict[str, Any]:
+    fitting = dict(saved)
+    encoding = str(saved.get("encoding") or "")
+    if encoding and encoding != detected.encoding:
+        sample = _sample(path)
+        # A byte-order mark, or valid UTF-8 beyond ASCII, says what the file is; otherwise
+        # the saved encoding stands if it decodes the file.
+        utf8 = detected.encoding in ("utf-8", "utf8") and not sample.isascii()
+        if detected.encoding in _MARKED or utf8 or not _decodes(sample, encoding):
+            fitting.pop("encoding")
+            encoding = detected.encoding
+    delimiter = str(saved.get("delimiter") or "")
+    if delimiter and delimiter != detected.delimiter:
+        with open(path, "rb") as fh:
+            first = fh.readline(1 << 16)
+        try:
+            line = first.decode(encoding or detected.encoding or "utf-8", "replace")
+        except LookupError:
+            line = ""
+        if delimiter not in line:
+            fitting.pop("delimiter")
+    return fitting
+
+
+def _sample(path: Path, size: int = 1 << 20) -> bytes:
+    """The file's first megabyte, cut after its last whole line."""
+    with open(path, "rb") as fh:
+        sample = fh.read(size)
+    return sample[: sample.rfind(b"\n") + 1] if len(sample) == size else sample
+
+
+def _decodes(sample: bytes, encoding: str) -> bool:
+    try:
+        sample.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
 def file_options(run: ImportRun) -> FileOptions:
     return FileOptions.from_dict(run.options)
 
@@ -272,19 +330,38 @@ def suggest_columns(run: ImportRun) -> list[dict[str, Any]]:
 
 
 def _vcard_columns(columns: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """vCards name their fields: map them directly (`email.2` is another email, `tel.3` another
-    phone); UID is the key only when every card has one."""
-    from .vcard import VCARD_DEFAULT_MAPPING
+    """vCards name their fields: map them directly. An email's or phone's column names its
+    position and its kind from TYPE (`tel.2.work`, the card's second phone, a work one), and
+    the kind picks the target (`phone.work`); a fax and the addresses after the first stay in
+    the source record only (see VCARD_DEFAULT_MAPPING). UID is the key only when every card
+    has one."""
+    from .vcard import VCARD_DEFAULT_MAPPING, mapping_key
 
     every_card_has_uid = bool(rows) and all(r.get("uid") for r in rows)
     result = []
-    for column in columns:
-        base = column.split(".")[0] if column.split(".")[-1].isdigit() else column
-        target = VCARD_DEFAULT_MAPPING.get(base, "")
+    for column in _vcard_points_by_position(columns):
+        target = VCARD_DEFAULT_MAPPING.get(mapping_key(column), "")
         if target == "source_key" and not every_card_has_uid:
             target = ""
         result.append({"column": column, "target": target, "transform": "", "options": {}})
     return result
+
+
+def _vcard_points_by_position(columns: list[str]) -> list[str]:
+    """`columns` with the emails, and the phones, in order of position where the first of
+    them was: the first email and phone of a row become the primary ones, and a card lists
+    its preferred one first, whatever its kind ("tel.home" before "tel.2.work")."""
+    from .vcard import point_column
+
+    first: dict[str, int] = {}
+    keyed: list[tuple[tuple[int, int], str]] = []
+    for index, column in enumerate(columns):
+        point = point_column(column)
+        if point is None:
+            keyed.append(((index, 0), column))
+        else:
+            keyed.append(((first.setdefault(point[0], index), point[1]), column))
+    return [column for _, column in sorted(keyed, key=lambda item: item[0])]
 
 
 @dataclass
@@ -486,9 +563,12 @@ def _enqueue(run_id: int) -> None:
 
 
 def source_sync_start(*, actor: Any, source: Source) -> None:
-    """Queue a pull of a database source (the job creates and works the run)."""
+    """Queue a pull of a database source that runs as `actor` (the job creates and works the
+    run): its changes are audited under them and new rows join only the customers they may
+    change."""
     if not may(actor, source, "change"):
         raise PermissionDenied("You may not sync this source.")
+    _require(actor, f"{source.entity}.add")
     if source.kind != Source.Kind.DATABASE:
         raise ValidationError("Only database sources can be synced.")
     if ImportRun.objects.filter(
@@ -500,11 +580,12 @@ def source_sync_start(*, actor: Any, source: Source) -> None:
         ],
     ).exists():
         raise ValidationError("A sync of this source is already running.")
+    actor_id = getattr(actor, "pk", None)
 
     def enqueue() -> None:
         from .tasks import source_sync_task
 
-        source_sync_task.enqueue(source.pk)
+        source_sync_task.enqueue(source.pk, actor_id)
 
     transaction.on_commit(enqueue)
 
@@ -855,6 +936,18 @@ class ItemOutcome:
     message: str = ""
 
 
+def _cell_text(value: Any) -> str:
+    """A JSON value of the bulk API as the text a file would hold: 7 and 7.0 are both "7"
+    (the same key), true is "true"."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def import_rows(
     *,
     actor: Any,
@@ -895,7 +988,7 @@ def import_rows(
     key_column = _key_column(run)
     prepared: list[Prepared | BadRow] = []
     for index, row in enumerate(rows, start=1):
-        flat = {k: "" if v is None else str(v) for k, v in row.items()}
+        flat = {k: _cell_text(v) for k, v in row.items()}
         prepared.append(prepare(index, flat, normaliser, key_column))
     with context.bind(origin=context.current().origin, request_id=run.audit_request_id):
         writer = BatchWriter(run, actor=actor, token=token)

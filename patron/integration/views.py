@@ -3,12 +3,15 @@ the report with its error file. Every write goes through `services`."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +23,7 @@ from patron.core.web import apply_validation_error, domain_errors, request_user,
 from patron.utils.export import csv_response
 
 from . import fields as fieldmod
-from . import reports, services
+from . import reports, selectors, services
 from .forms import FileOptionsForm, SourceForm, UploadForm
 from .models import ImportRun, QuarantinedRow, Source, SourceRecord
 
@@ -192,27 +195,44 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None, sources=sources, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            source = form.cleaned_data["source"]
-            if source is None:
-                source = services.source_create(
-                    actor=user,
-                    data={
-                        "name": form.cleaned_data["new_source"].strip(),
-                        "entity": form.cleaned_data["entity"] or Source.Entity.CONTACT,
-                        "default_region": form.cleaned_data["default_region"],
-                    },
+            # A file that cannot be read leaves no new source behind.
+            with transaction.atomic(), _file_errors("file"):
+                source = form.cleaned_data["source"]
+                if source is None:
+                    source = services.source_create(
+                        actor=user,
+                        data={
+                            "name": form.cleaned_data["new_source"].strip(),
+                            "entity": form.cleaned_data["entity"] or Source.Entity.CONTACT,
+                            "default_region": form.cleaned_data["default_region"],
+                        },
+                    )
+                upload = form.cleaned_data["file"]
+                if not upload.size:
+                    raise ValidationError({"file": ["The file is empty."]})
+                run = services.import_start(
+                    actor=user, source=source, upload=upload, file_name=upload.name
                 )
-            upload = form.cleaned_data["file"]
-            if not upload.size:
-                raise ValidationError({"file": ["The file is empty."]})
-            run = services.import_start(
-                actor=user, source=source, upload=upload, file_name=upload.name
-            )
         except ValidationError as exc:
             apply_validation_error(form, exc, {"name": "new_source"})
         else:
             return redirect("import_map", pk=run.pk)
     return render(request, "integration/upload.html", {"section": "imports", "form": form})
+
+
+@contextlib.contextmanager
+def _file_errors(field: str) -> Iterator[None]:
+    """A file that cannot be read (damaged, or read with the wrong options) is the user's to
+    fix: an error on the form's `field`, not a 500 (the API answers a 400 the same way)."""
+    try:
+        yield
+    except selectors.READ_ERRORS as exc:
+        message = (
+            f"The file cannot be read ({exc})."
+            if field == "file"
+            else f"The file cannot be read with these settings ({exc})."
+        )
+        raise ValidationError({field: [message]}) from None
 
 
 def _columns_from_post(request: HttpRequest, run: ImportRun) -> list[dict[str, Any]]:
@@ -266,7 +286,12 @@ def _mapping_context(
     *,
     may_create_fields: bool = False,
 ) -> dict:
-    preview = services.import_preview(run, rows=8)
+    errors = dict(errors or {})
+    try:
+        preview = services.import_preview(run, rows=8)
+    except selectors.READ_ERRORS as exc:
+        preview = services.Preview(columns=[], rows=[], bad=[], normalised=[])
+        errors.setdefault("__all__", []).append(f"The file cannot be read ({exc}).")
     custom = services._custom_fields(run.source.entity)
     targets = fieldmod.targets_for(run.source.entity, custom.values())
     groups: dict[str, list[fieldmod.Target]] = {}
@@ -367,7 +392,12 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
             if action == "options" and options_form.is_valid():
                 cleaned = {k: v for k, v in options_form.cleaned_data.items() if v != ""}
                 cleaned["has_header"] = options_form.cleaned_data["has_header"]
-                run = services.import_configure(actor=user, run=run, options=cleaned)
+                try:
+                    with _file_errors("encoding"):
+                        run = services.import_configure(actor=user, run=run, options=cleaned)
+                except ValidationError:
+                    run.refresh_from_db()  # the settings that read the file stay
+                    raise
                 options_form = FileOptionsForm(
                     initial=run.options, sheets=run.options.get("sheets") or []
                 )

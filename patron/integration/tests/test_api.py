@@ -1125,3 +1125,34 @@ def test_a_value_the_database_refuses_quarantines_its_row_only(api_as, admin_use
         ("quarantined", "database"),
         ("created", ""),
     ]
+
+
+def test_bulk_keys_are_the_same_whatever_json_type_carries_them(api_as, admin_user, billing):
+    api = api_as(admin_user)
+    post(api, f"/sources/{billing.pk}/records/bulk", {"items": [_item(7, "Ann")]})
+    again = post(api, f"/sources/{billing.pk}/records/bulk", {"items": [_item(7.0, "Ann")]})
+    assert again.json()["results"][0]["status"] == "unchanged"
+    assert Contact.objects.count() == 1
+    assert SourceRecord.objects.get().source_key == "7"
+
+
+def test_saved_reading_options_give_way_to_what_the_file_shows(api_as, admin_user, billing):
+    """The source's last file was Windows-1252 with semicolons: a file that is plainly UTF-8
+    (a BOM, or UTF-8 beyond ASCII) or has no semicolon in its header is read as detected."""
+    api = api_as(admin_user)
+    run_id = drafted(api, billing)["id"]
+    api.patch(f"/imports/{run_id}", {"columns": BILLING_COLUMNS})
+    post(api, f"/imports/{run_id}/start")
+    assert ImportRun.objects.get(pk=run_id).mapping.options["encoding"] == "cp1252"
+
+    same = upload(api, billing.pk, "b.csv", BILLING).json()
+    assert (same["options"]["encoding"], same["options"]["delimiter"]) == ("cp1252", ";")
+    as_utf8 = BILLING.decode("cp1252").encode("utf-8")
+    plain = upload(api, billing.pk, "b.csv", as_utf8).json()
+    assert plain["options"]["encoding"] == "utf-8"
+    marked = upload(api, billing.pk, "b.csv", b"\xef\xbb\xbf" + as_utf8).json()
+    assert marked["options"]["encoding"] == "utf-8-sig"
+    commas = upload(api, billing.pk, "b.csv", as_utf8.replace(b";", b",")).json()
+    assert commas["options"]["delimiter"] == ","
+    preview = api.client.get(f"/api/imports/{plain['id']}/preview", headers=api.headers).json()
+    assert "Müller, Anna" in json.dumps(preview, ensure_ascii=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import decimal
 
 import pytest
 
@@ -56,3 +57,91 @@ def test_a_new_field_is_proposed_from_the_column(column, values, expected):
     assert (proposal.label, proposal.field_type, proposal.transform) == expected
     if proposal.field_type == "date":
         assert dict(proposal.options)["format"] in ("%d.%m.%Y", "%Y-%m-%d")
+
+
+def _suggested(header: list[str], rows: list[list[str]], entity: str = "contact") -> dict:
+    samples = [dict(zip(header, row, strict=True)) for row in rows]
+    return {s["column"]: s["target"] for s in fields.suggest(header, samples, entity=entity)}
+
+
+def test_suggestions_do_not_make_shared_or_contact_values_the_key():
+    """A zip code, phone number or company number is no row's own id: taking one as the key
+    would fold different people into one record."""
+    header = ["Name", "Email", "Zip Code", "Phone Number", "Account Number"]
+    rows = [
+        ["Ann Ash", "ann@example.com", "10115", "030 1234567", "A-1"],
+        ["Bob Birch", "bob@example.com", "10115", "030 7654321", "A-2"],
+        ["Cy Zz", "cy@example.com", "10117", "030 1111111", "A-3"],
+    ]
+    assert _suggested(header, rows) == {
+        "Name": "contact.full_name",
+        "Email": "email",
+        "Zip Code": "address.postal_code",
+        "Phone Number": "phone",
+        "Account Number": "account.name",
+    }
+
+
+def test_suggestions_read_the_whole_word():
+    header = ["Customer No", "Company Email", "Mailing Street", "landline", "report", "Org"]
+    rows = [
+        ["1", "a@acme.example", "Main St 1", "030 1234567", "ok", "Acme"],
+        ["2", "b@acme.example", "Side St 2", "030 7654321", "late", "Acme"],
+    ]
+    assert _suggested(header, rows) == {
+        "Customer No": "source_key",
+        "Company Email": "email",
+        "Mailing Street": "address.street",
+        "landline": "phone",
+        "report": "",
+        "Org": "account.name",
+    }
+
+
+def test_a_key_column_whose_values_repeat_is_not_the_key():
+    header = ["id", "name"]
+    assert _suggested(header, [["7", "Ann Ash"], ["8", "Bob Birch"]])["id"] == "source_key"
+    assert _suggested(header, [["7", "Ann Ash"], ["7", "Bob Birch"]])["id"] == ""
+    # An account source's own number is its key.
+    accounts = _suggested(["Account Number", "Name"], [["A-1", "Acme"]], entity="account")
+    assert accounts["Account Number"] == "source_key"
+
+
+def test_a_slash_inside_a_number_and_between_numbers():
+    normaliser = fields.RowNormaliser(
+        [{"column": "tel", "target": "phone"}],
+        entity="contact",
+        default_region="DE",
+        custom_fields={},
+    )
+    one = normaliser.normalise({"tel": "0171/1234567"})
+    assert [p["e164"] for p in one.values["phones"]] == ["+491711234567"]
+    assert one.problems == []
+    spaced = normaliser.normalise({"tel": "030 / 123 45 67"})
+    assert [p["e164"] for p in spaced.values["phones"]] == ["+49301234567"]
+    two = normaliser.normalise({"tel": "030 1234567 / 0171 7654321"})
+    assert [p["e164"] for p in two.values["phones"]] == ["+49301234567", "+491717654321"]
+
+
+def test_a_decimal_comma_is_read_as_one_even_when_not_chosen():
+    assert fields.parse_number("1,5") == decimal.Decimal("1.5")
+    assert fields.parse_number("1.234,56") == decimal.Decimal("1234.56")
+    assert fields.parse_number("1 234,56") == decimal.Decimal("1234.56")
+    assert fields.parse_number("1,234") == decimal.Decimal("1234")  # thousands
+    assert fields.parse_number("1,234.56") == decimal.Decimal("1234.56")
+    assert fields.parse_number("1.234", decimal_comma=True) == decimal.Decimal("1234")
+
+
+def test_email_cells_keep_every_good_address():
+    normaliser = fields.RowNormaliser(
+        [{"column": "mail", "target": "email"}],
+        entity="contact",
+        default_region="",
+        custom_fields={},
+    )
+    named = normaliser.normalise({"mail": "Anna Müller <Anna@X.de>, Bob <bob@y.com>"})
+    assert [e["email"] for e in named.values["emails"]] == ["anna@x.de", "bob@y.com"]
+    assert named.problems == []
+    mixed = normaliser.normalise({"mail": "bad; anna@x.de"})
+    assert [e["email"] for e in mixed.values["emails"]] == ["anna@x.de"]
+    assert [p["code"] for p in mixed.problems] == ["invalid_email"]

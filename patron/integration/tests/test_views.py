@@ -315,3 +315,30 @@ def test_quarantined_rows_are_remapped_and_rerun_from_the_browser(client, admin_
     rerun.refresh_from_db()
     assert (rerun.status, rerun.created_count, rerun.quarantined_count) == ("completed", 1, 0)
     assert Contact.objects.filter(last_name="nobody@example.com").exists()
+
+
+def test_a_file_that_cannot_be_read_is_a_form_error(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("import_upload"),
+        {
+            "new_source": "Shop",
+            "entity": "contact",
+            "file": SimpleUploadedFile("export.xlsx", b"not a workbook", content_type="text/csv"),
+        },
+    )
+    assert response.status_code == 200
+    assert "The file cannot be read" in response.content.decode()
+    assert not Source.objects.exists() and not ImportRun.objects.exists()
+
+    upload(client)
+    run = ImportRun.objects.get()
+    before = dict(run.options)
+    response = client.post(
+        reverse("import_map", args=[run.pk]),
+        {"action": "options", "format": "xlsx", "encoding": "cp1252", "delimiter": ";"},
+    )
+    assert response.status_code == 200
+    assert "The file cannot be read with these settings" in response.content.decode()
+    run.refresh_from_db()
+    assert run.options == before
