@@ -188,6 +188,9 @@ PATRON_SELLER_ADDRESS = os.environ.get("PATRON_SELLER_ADDRESS", "")
 # The default country used to read phone numbers typed without a country code.
 PATRON_DEFAULT_PHONE_REGION = os.environ.get("PATRON_DEFAULT_PHONE_REGION", "GB")
 
+# Webhooks may be sent to private, loopback and link-local addresses (development only).
+PATRON_WEBHOOKS_ALLOW_PRIVATE = env_bool("PATRON_WEBHOOKS_ALLOW_PRIVATE", False)
+
 # Entity resolution: pairs at or above the match probability are merged automatically, pairs
 # between the review probability and it go to the review queue (empty: the model's defaults).
 PATRON_MATCH_PROBABILITY = os.environ.get("PATRON_MATCH_PROBABILITY", "")

@@ -438,6 +438,8 @@ class RowNormaliser:
                 pieces = [raw]  # "0171/1234567": a slash inside one number, not between two
             for piece in pieces:
                 e164, extension = parse_phone(piece, region)
+                if extension:  # kept on its own: the number as typed, without it
+                    piece = _EXTENSION_END.sub("", piece) or piece
                 values.setdefault("phones", []).append(
                     {"number": piece[:50], "e164": e164, "extension": extension, "kind": kind_name}
                 )
@@ -504,6 +506,12 @@ def _email_pieces(raw: str) -> list[str]:
         if found:
             return found
     return _split_multi(raw)
+
+
+_EXTENSION_END = re.compile(
+    r"\s*(?:;\s*ext=|,|ext\.?|extn\.?|extension|durchwahl|dw\.?|x|#)\s*\d{1,10}#?\s*$",
+    re.IGNORECASE,
+)
 
 
 def _is_phone(raw: str, region: str) -> bool:

@@ -41,7 +41,23 @@ PHONE_TYPES = {
 }
 ADDRESS_TYPES = {"home": ["home"], "work": ["work"]}
 
-# The keys `read_vcards` yields -> the import targets of Patron's field list.
+# Reading: TYPE values -> the kind an email's or a phone's key carries ("tel.2.work"), tried in
+# this order (a work fax is a fax, a work mobile a mobile). Other types (voice, pager,
+# internet…) leave the point without a kind.
+EMAIL_KIND_BY_TYPE = (("work", "work"), ("home", "home"), ("personal", "home"))
+PHONE_KIND_BY_TYPE = (
+    ("fax", "fax"),
+    ("cell", "cell"),
+    ("mobile", "cell"),
+    ("iphone", "cell"),
+    ("work", "work"),
+    ("home", "home"),
+)
+
+# The keys `read_vcards` yields, without the position of an email or a phone (see
+# `mapping_key`) -> the import targets of Patron's field list. Left out, and so kept only in
+# the source record: a fax ("tel.fax": the import has no fax target, and a fax is not a
+# number to call) and the addresses after the first ("adr.2.street"…: a row imports one).
 VCARD_DEFAULT_MAPPING: dict[str, str] = {
     "uid": "source_key",
     "n.prefix": "contact.prefix",
@@ -55,7 +71,12 @@ VCARD_DEFAULT_MAPPING: dict[str, str] = {
     "bday": "contact.date_of_birth",
     "note": "contact.description",
     "email": "email",
+    "email.work": "email.work",
+    "email.home": "email.personal",
     "tel": "phone",
+    "tel.cell": "phone.mobile",
+    "tel.work": "phone.work",
+    "tel.home": "phone.home",
     "adr.street": "address.street",
     "adr.city": "address.city",
     "adr.region": "address.region",
@@ -339,6 +360,38 @@ def _numbered(key: str, index: int) -> str:
     return key if index == 0 else f"{key}.{index + 1}"
 
 
+def _kind(types: str, kind_by_type: tuple[tuple[str, str], ...]) -> str:
+    found = set(types.split(","))
+    return next((kind for type_, kind in kind_by_type if type_ in found), "")
+
+
+def _point_key(name: str, index: int, kind: str) -> str:
+    """ "tel", "tel.2", … with the kind after the position: "tel.work", "tel.2.cell"."""
+    return _numbered(name, index) + (f".{kind}" if kind else "")
+
+
+def point_column(column: str) -> tuple[str, int, str] | None:
+    """An email's or phone's column as (name, position, kind): "tel.2.work" -> ("tel", 2,
+    "work"), "email" -> ("email", 1, ""); None for any other column."""
+    name, *rest = column.split(".")
+    if name not in ("email", "tel") or len(rest) > 2:
+        return None
+    position = int(rest.pop(0)) if rest and rest[0].isdigit() else 1
+    if len(rest) > 1:
+        return None
+    return name, position, rest[0] if rest else ""
+
+
+def mapping_key(column: str) -> str:
+    """The key of VCARD_DEFAULT_MAPPING for a column: an email's or phone's without its
+    position ("tel.2.work" -> "tel.work", "email.3" -> "email"), any other as it is."""
+    point = point_column(column)
+    if point is None:
+        return column
+    name, _, kind = point
+    return f"{name}.{kind}" if kind else name
+
+
 def _tel_text(value: str) -> str:
     """A tel: URI as the number a person would type ("+44 20 ...;ext=12" -> "... ext. 12")."""
     text = _text(value)
@@ -380,11 +433,11 @@ def _card_to_dict(card: dict[str, list[ContentLine]]) -> dict[str, Any]:
         email = _text(line.value)
         if email.lower().startswith("mailto:"):
             email = email[7:]
-        put(_numbered("email", index), email)
-        put(_numbered("email", index) + ".type", _types(line))
+        put(_point_key("email", index, _kind(_types(line), EMAIL_KIND_BY_TYPE)), email)
     for index, line in enumerate(_by_preference(card, "tel")):
-        put(_numbered("tel", index), _tel_text(line.value))
-        put(_numbered("tel", index) + ".type", _types(line))
+        put(
+            _point_key("tel", index, _kind(_types(line), PHONE_KIND_BY_TYPE)), _tel_text(line.value)
+        )
     for index, line in enumerate(_by_preference(card, "adr")):
         address = _components(line.value, ADR_COMPONENTS)
         box = f"PO Box {address['box']}" if address["box"] else ""
@@ -424,10 +477,11 @@ def read_vcards(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any]]]:
     """Every card of a .vcf file as (the line its BEGIN:VCARD is on, flat dict).
 
     Keys: "uid", "fn", "n.prefix", "n.given", "n.additional", "n.family", "n.suffix", "org",
-    "title", "bday" (as written in the file), "note"; "email", "email.2", … with
-    "email.type", "email.2.type", …; "tel", "tel.2", … with "tel.type", …; "adr.street",
-    "adr.city", "adr.region", "adr.code", "adr.country", "adr.type" (then "adr.2.street", …).
-    The preferred email, phone and address come first; empty values are left out. A card that
+    "title", "bday" (as written in the file), "note"; "email", "email.2", … and "tel",
+    "tel.2", …, each followed by its kind when its TYPE has one ("email.work", "email.2.home";
+    "tel.cell", "tel.2.work", "tel.3.home", "tel.4.fax"); "adr.street", "adr.city",
+    "adr.region", "adr.code", "adr.country", "adr.type" (then "adr.2.street", …). The
+    preferred email, phone and address come first; empty values are left out. A card that
     cannot be read is yielded as (line, {"__error__": reason}) and reading goes on.
     """
     card: list[bytes] | None = None

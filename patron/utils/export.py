@@ -2,8 +2,11 @@
 
 A cell starting with "=", "+", "-", "@", a tab or a carriage return is read as a formula by
 Excel, LibreOffice and Google Sheets ("CSV injection", OWASP); in CSV and XLSX such cells get a
-leading apostrophe (`neutralise`, one function for both). JSON carries the values unchanged:
-no spreadsheet reads it.
+leading apostrophe (`neutralise`, one function for both). CSV also quotes every field, and
+guards the text after a ";", "," or tab inside a cell the same way (`neutralise_csv`): a
+spreadsheet whose list separator is ";" (most of continental Europe) or a tool that splits
+lines without reading quotes would make that text a cell of its own. JSON carries the values
+unchanged: no spreadsheet reads it.
 
 Every writer is a generator, so a download is produced while the client reads it and memory
 stays flat however many rows there are. CSV and JSON send each batch of rows as soon as it is
@@ -35,6 +38,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A separator inside a cell ("ok;-2+3"), spaces, then what would start a formula.
+_FORMULA_AFTER_SEPARATOR_RE = re.compile(r"([;,\t] *)(?=[=+\-@\t\r])")
 # Bytes handed to the server at a time: small writes per row cost more than the rows.
 CHUNK_SIZE = 64 * 1024
 
@@ -93,6 +98,13 @@ def neutralise(value: Any) -> str:
     return text
 
 
+def neutralise_csv(value: Any) -> str:
+    """`neutralise`, and an apostrophe also after each ";", "," or tab inside the cell that is
+    followed by a formula character: "ok;-2+3" becomes "ok;'-2+3". Were the cell split at the
+    ";", an apostrophe in front of the whole cell would protect only its first part."""
+    return _FORMULA_AFTER_SEPARATOR_RE.sub(r"\1'", neutralise(value))
+
+
 # --- CSV ---------------------------------------------------------------------------------------
 
 
@@ -104,10 +116,12 @@ class _Echo:
 
 
 def csv_lines(header: Sequence[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow([neutralise(h) for h in header])
+    """Every field quoted: a spreadsheet that splits cells at ";" keeps "ok;x" whole only if
+    it is quoted, and the csv module quotes by default only for "," and '"'."""
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
+    yield writer.writerow([neutralise_csv(h) for h in header])
     for row in rows:
-        yield writer.writerow([neutralise(v) for v in row])
+        yield writer.writerow([neutralise_csv(v) for v in row])
 
 
 # --- XLSX --------------------------------------------------------------------------------------

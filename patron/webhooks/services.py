@@ -69,7 +69,10 @@ def _require_manage(actor: Any) -> None:
 
 
 def endpoint_clean_data(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The endpoint fields of `data`, normalised; a ValidationError names each bad one."""
+    """The endpoint fields of `data`, normalised; a ValidationError names each bad one.
+
+    A URL whose host is or resolves to a private or internal address is refused here, with
+    a message, and again at every send (`sender.post`), where it counts."""
     allowed = {"url", "description", "event_types", "is_active"}
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -85,6 +88,8 @@ def endpoint_clean_data(data: Mapping[str, Any]) -> dict[str, Any]:
         else:
             if urlsplit(url).username or urlsplit(url).password:
                 errors["url"] = ["Put no user name or password in the address."]
+            elif problem := sender.url_problem(url):
+                errors["url"] = [problem]
         clean["url"] = url
     if "description" in clean:
         clean["description"] = (clean["description"] or "").strip()

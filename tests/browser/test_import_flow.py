@@ -1,6 +1,8 @@
 """Importing a file in a real browser: upload a CSV, map its columns with the live preview,
 watch the progress while a worker imports it, then open the report and its error file."""
 
+import csv
+import io
 import os
 import threading
 import time
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
+from patron.customers.models import Contact
 from patron.integration import services
 from patron.integration.models import ImportRun
 
@@ -70,10 +73,30 @@ def test_upload_map_watch_and_report(
         )
         preview = page.locator("#mapping-preview")
         expect(preview).to_contain_text("Müller1")
-        # Map "vip" and read "J" as yes: the preview follows without a reload.
+        # Map "vip" to tags: the preview follows without a reload.
         expect(preview).not_to_contain_text("Tags")
         page.select_option("select[aria-label='Field for vip']", "contact.tags")
         expect(page.locator("#mapping-preview")).to_contain_text("Tags")
+        # A date field brings its format choice; another field takes it away again.
+        date_format = page.locator("select[aria-label='Date format for vip']")
+        expect(date_format).to_be_hidden()
+        page.select_option("select[aria-label='Field for vip']", "contact.date_of_birth")
+        expect(date_format).to_be_visible()
+        page.select_option("select[aria-label='Field for vip']", "")
+        expect(date_format).to_be_hidden()
+        # No field fits "vip": the administrator makes one, proposed as a yes/no "VIP".
+        vip_row = page.locator("tr", has=page.locator("code", has_text="vip"))
+        vip_row.locator("summary:has-text('New field')").click()
+        expect(vip_row.locator("input[aria-label='Name of a new field for vip']")).to_have_value(
+            "VIP"
+        )
+        expect(vip_row.locator("select[aria-label='Type of the new field for vip']")).to_have_value(
+            "boolean"
+        )
+        vip_row.locator("button:has-text('Create and map')").click()
+        expect(page.locator(".toast")).to_contain_text("New field “VIP” created")
+        expect(page.locator("select[aria-label='Field for vip']")).to_have_value("custom.vip")
+        expect(page.locator("#mapping-preview")).to_contain_text("VIP")
         page.click("button:has-text('Start import')")
 
         run = ImportRun.objects.get()
@@ -99,6 +122,7 @@ def test_upload_map_watch_and_report(
         # When the run ends the page reloads itself into the report.
         expect(page.locator("#run-progress")).to_contain_text("Completed")
         expect(page.locator(".counts")).to_contain_text("118")
+        assert Contact.objects.get(last_name="Müller1").custom_fields == {"vip": True}
         expect(page.locator("#quarantine")).to_contain_text("The row has no name")
         expect(page.locator("#quarantine")).to_contain_text(
             "The row has 2 fields; the header has 5."
@@ -108,11 +132,11 @@ def test_upload_map_watch_and_report(
         with page.expect_download() as download_info:
             page.click("text=Error file (CSV)")
         content = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
-        lines = content.splitlines()
-        assert lines[0].startswith("line,problem,column,message,value")
-        assert lines[1].startswith("8,no_name,")
-        assert lines[2].startswith("12,ragged,")
-        assert lines[3].startswith("14,invalid_email,email,")
+        rows = list(csv.reader(io.StringIO(content)))
+        assert rows[0][:5] == ["line", "problem", "column", "message", "value"]
+        assert rows[1][:2] == ["8", "no_name"]
+        assert rows[2][:2] == ["12", "ragged"]
+        assert rows[3][:3] == ["14", "invalid_email", "email"]
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)

@@ -306,6 +306,31 @@ def test_neutralise_helper():
     ]
 
 
+def test_csv_quotes_every_field_and_guards_formulas_after_a_separator():
+    from patron.utils.export import csv_lines, neutralise_csv
+
+    assert [
+        neutralise_csv(v)
+        for v in ["ok;-2+3", "a,=1+1", "x\t@y", "Board; -vip", "=a;=b", "ok; fine, really", 5]
+    ] == ["ok;'-2+3", "a,'=1+1", "x\t'@y", "Board; '-vip", "'=a;'=b", "ok; fine, really", "5"]
+    text = "".join(csv_lines(["name", "n"], [["ok;-2+3", 5], [None, 'say "hi"']]))
+    assert text.split("\r\n") == ['"name","n"', '"ok;\'-2+3","5"', '"","say ""hi"""', ""]
+
+
+@pytest.mark.django_db
+def test_csv_export_opened_with_a_semicolon_separator_has_no_formula_cell(client, rep_north):
+    """Excel in a locale whose list separator is ";" splits unquoted fields at ";"."""
+    make_contact(rep_north, "Eve", "Semi", data={"job_title": "ok;-2+3"})
+    client.force_login(rep_north)
+    text = b"".join(client.get("/contacts/export.csv").streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][5] == "ok;'-2+3"
+    line = text.splitlines()[1]
+    assert '"Eve","","Semi","ok;\'-2+3","Lead"' in line  # quoted: one cell, even at ";"
+    for piece in line.split(";"):  # and split without reading quotes, no piece is a formula
+        assert not piece.lstrip(' "').startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
 # --- detail, timeline, history ------------------------------------------------------------------
 
 

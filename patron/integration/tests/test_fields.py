@@ -145,3 +145,23 @@ def test_email_cells_keep_every_good_address():
     mixed = normaliser.normalise({"mail": "bad; anna@x.de"})
     assert [e["email"] for e in mixed.values["emails"]] == ["anna@x.de"]
     assert [p["code"] for p in mixed.problems] == ["invalid_email"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "number", "extension"),
+    [
+        ("+44 20 7946 0019 ext. 12", "+44 20 7946 0019", "12"),
+        ("+1 312 555 0162 x 7", "+1 312 555 0162", "7"),
+        ("(312) 555-0162 #45", "(312) 555-0162", "45"),
+        ("030 1234567", "030 1234567", ""),
+    ],
+)
+def test_an_extension_is_kept_apart_from_the_number(typed, number, extension):
+    normaliser = fields.RowNormaliser(
+        [{"column": "tel", "target": "phone"}],
+        entity="contact",
+        default_region="DE",
+        custom_fields={},
+    )
+    (phone,) = normaliser.normalise({"tel": typed}).values["phones"]
+    assert (phone["number"], phone["extension"]) == (number, extension)

@@ -8,12 +8,16 @@ import uuid
 import pytest
 
 from patron.customers import selectors, services
-from patron.customers.models import PhoneNumber
+from patron.customers.models import Contact, PhoneNumber
+from patron.integration import services as import_services
+from patron.integration.models import SourceRecord
 from patron.integration.vcard import (
     VCARD_DEFAULT_MAPPING,
     contact_to_vcard,
     contact_uid,
     contacts_to_vcards,
+    mapping_key,
+    point_column,
     read_vcards,
 )
 
@@ -99,16 +103,11 @@ def test_round_trip_gives_back_every_value(ada):
                 "title": "Analyst, Engines; Research",
                 "bday": "18151210",
                 "note": "Line one\nLine two; with, punctuation \\ and a backslash",
-                "email": "ada@example.com",
-                "email.type": "work",
-                "email.2": "ada@home.example",
-                "email.2.type": "home",
-                "tel": "+442079460018",
-                "tel.type": "cell",
-                "tel.2": "+442079460019 ext. 12",
-                "tel.2.type": "work,voice",
-                "tel.3": "020 7946 0020",
-                "tel.3.type": "home,voice",
+                "email.work": "ada@example.com",
+                "email.2.home": "ada@home.example",
+                "tel.cell": "+442079460018",
+                "tel.2.work": "+442079460019 ext. 12",
+                "tel.3.home": "020 7946 0020",
                 "adr.street": "12 St James's Square\nFlat 2",
                 "adr.city": "London",
                 "adr.region": "Greater London",
@@ -223,12 +222,9 @@ def test_reads_an_outlook_style_3_0_card():
                 "note": "Met at the demo, London.\nFollow up in spring; bring notes.",
                 "email": "ada@engines.example",  # the preferred one first
                 "email.2": "ada.lovelace@example.com",
-                "tel": "+44 20 7946 0018",
-                "tel.type": "work,voice",
-                "tel.2": "07700 900123",
-                "tel.2.type": "cell,voice",
-                "tel.3": "+44 20 7946 0999",
-                "tel.3.type": "work,fax",
+                "tel.work": "+44 20 7946 0018",
+                "tel.2.cell": "07700 900123",
+                "tel.3.fax": "+44 20 7946 0999",  # a work fax is a fax
                 "adr.street": "12 St James's Square",
                 "adr.city": "London",
                 "adr.code": "SW1Y 4JH",
@@ -282,12 +278,9 @@ def test_reads_2_1_cards_with_quoted_printable():
                 "n.family": "Müller",
                 "org": "Bäckerei Müller GmbH",
                 "note": "Erste Zeile\nZweite Zeile, die sehr lang ist und umbrochen wurde",
-                "email": "juergen@example.de",
-                "email.type": "home",
-                "tel": "+49 170 1234567",
-                "tel.type": "cell",
-                "tel.2": "030 123456",
-                "tel.2.type": "work,voice",
+                "email.home": "juergen@example.de",
+                "tel.cell": "+49 170 1234567",
+                "tel.2.work": "030 123456",
                 "adr.street": "Hauptstraße 1\nHinterhaus",
                 "adr.city": "Berlin",
                 "adr.code": "10115",
@@ -301,8 +294,7 @@ def test_reads_2_1_cards_with_quoted_printable():
             {
                 "n.given": "José",
                 "n.family": "García",
-                "tel": "0034 91 123 4567",
-                "tel.type": "home",
+                "tel.home": "0034 91 123 4567",
             },
         ),
     ]
@@ -334,10 +326,8 @@ END:VCARD
             {
                 "fn": "Grace Hopper",
                 "email": "grace@example.com",
-                "tel": "+15555550199 ext. 7",
-                "tel.type": "work",
-                "tel.2": "+1-555-555-0100",
-                "tel.2.type": "voice,cell",
+                "tel.work": "+15555550199 ext. 7",
+                "tel.2.cell": "+1-555-555-0100",
             },
         )
     ]
@@ -399,10 +389,165 @@ def test_default_mapping_names_patron_fields():
         "bday": "contact.date_of_birth",
         "note": "contact.description",
         "email": "email",
+        "email.work": "email.work",
+        "email.home": "email.personal",
         "tel": "phone",
+        "tel.cell": "phone.mobile",
+        "tel.work": "phone.work",
+        "tel.home": "phone.home",
         "adr.street": "address.street",
         "adr.city": "address.city",
         "adr.region": "address.region",
         "adr.code": "address.postal_code",
         "adr.country": "address.country",
     }
+
+
+def test_types_become_kinds_in_the_keys_and_a_2_1_fax_is_a_fax():
+    data = crlf(
+        """
+BEGIN:VCARD
+VERSION:2.1
+FN:Fax Person
+TEL;FAX:+44 20 7946 0999
+TEL;WORK;FAX:+44 20 7946 0998
+TEL;PAGER:+44 20 7946 0997
+TEL;WORK;CELL:+44 7700 900123
+EMAIL;INTERNET:fax@example.com
+EMAIL;INTERNET;HOME:home@example.com
+END:VCARD
+"""
+    )
+    assert read(data) == [
+        (
+            1,
+            {
+                "fn": "Fax Person",
+                "tel.fax": "+44 20 7946 0999",
+                "tel.2.fax": "+44 20 7946 0998",
+                "tel.3": "+44 20 7946 0997",  # a pager: no kind Patron knows
+                "tel.4.cell": "+44 7700 900123",  # a work mobile is a mobile
+                "email": "fax@example.com",
+                "email.2.home": "home@example.com",
+            },
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "column, point, key",
+    [
+        ("email", ("email", 1, ""), "email"),
+        ("email.3", ("email", 3, ""), "email"),
+        ("email.work", ("email", 1, "work"), "email.work"),
+        ("tel.2.work", ("tel", 2, "work"), "tel.work"),
+        ("tel.12.fax", ("tel", 12, "fax"), "tel.fax"),
+        ("adr.2.street", None, "adr.2.street"),
+        ("n.given", None, "n.given"),
+        ("tel.2.work.x", None, "tel.2.work.x"),
+    ],
+)
+def test_point_columns_and_their_mapping_keys(column, point, key):
+    assert point_column(column) == point
+    assert mapping_key(column) == key
+
+
+@pytest.mark.django_db
+def test_export_then_import_gives_back_the_kinds(
+    tmp_path, settings, rep_north, admin_user, django_capture_on_commit_callbacks
+):
+    """Two contacts out as vCards and in again through the import: each email and phone keeps
+    its kind and the primary one stays primary; a fax and a second address, which the import
+    has no place for, are kept in the source record."""
+    mary = services.contact_create(
+        actor=rep_north,
+        data={"first_name": "Mary", "last_name": "Somerville"},
+        emails=[
+            {"email": "mary@home.example", "kind": "personal", "is_primary": True},
+            {"email": "mary@work.example", "kind": "work"},
+        ],
+        phones=[
+            {"number": "+44 20 7946 0030", "kind": "home", "is_primary": True},
+            {"number": "+44 20 7946 0019", "kind": "work", "extension": "12"},
+            {"number": "+44 7700 900031", "kind": "mobile"},
+            {"number": "+44 20 7946 0039", "kind": "fax"},
+        ],
+        addresses=[
+            {"kind": "home", "street": "1 Home Road", "city": "Bath", "country": "GB"},
+            {"kind": "work", "street": "2 Office Row", "city": "London", "country": "GB"},
+        ],
+    )
+    charles = services.contact_create(
+        actor=rep_north,
+        data={"first_name": "Charles", "last_name": "Babbage"},
+        emails=[
+            {"email": "charles@work.example", "kind": "work", "is_primary": True},
+            {"email": "charles@home.example", "kind": "personal"},
+        ],
+        phones=[{"number": "+44 7700 900032", "kind": "mobile", "is_primary": True}],
+    )
+    # Charles first: the columns are first seen in his card, work email before home email.
+    cards = contacts_to_vcards(
+        [selectors.contact_get(user=rep_north, pk=c.pk) for c in (charles, mary)]
+    )
+    settings.VAR_DIR = tmp_path / "var"
+    path = tmp_path / "cards.vcf"
+    path.write_text("".join(cards), encoding="utf-8", newline="")
+    source = import_services.source_create(
+        actor=admin_user, data={"name": "Phone", "entity": "contact", "default_region": "GB"}
+    )
+    run = import_services.import_start(
+        actor=admin_user, source=source, upload=path, file_name=path.name
+    )
+    mapped = {
+        c["column"]: c["target"] for c in run.columns if c["column"].startswith(("email", "tel"))
+    }
+    assert mapped == {
+        "email.work": "email.work",
+        "email.home": "email.personal",
+        "email.2.home": "email.personal",
+        "email.2.work": "email.work",
+        "tel.cell": "phone.mobile",
+        "tel.home": "phone.home",
+        "tel.2.work": "phone.work",
+        "tel.3.cell": "phone.mobile",
+        "tel.4.fax": "",  # no target: kept in the source record
+    }
+    assert {c["column"]: c["target"] for c in run.columns}["adr.2.street"] == ""
+    run = import_services.import_configure(actor=admin_user, run=run, match_by="none")
+    with django_capture_on_commit_callbacks(execute=True):  # the test backend runs the job
+        import_services.import_enqueue(actor=admin_user, run=run)
+    run.refresh_from_db()
+    assert (run.created_count, run.quarantined_count) == (2, 0)
+
+    def points(contact):
+        emails = contact.emailaddresss.order_by("email")
+        # The work number's text still holds its extension (see docs/user/exports.md).
+        phones = contact.phonenumbers.order_by("e164")
+        return (
+            [(e.email, e.kind, e.is_primary) for e in emails],
+            [(p.e164, p.extension, p.kind, p.is_primary) for p in phones],
+        )
+
+    new_mary = Contact.objects.exclude(pk=mary.pk).get(last_name="Somerville")
+    assert points(new_mary) == (
+        [("mary@home.example", "personal", True), ("mary@work.example", "work", False)],
+        [
+            ("+442079460019", "12", "work", False),
+            ("+442079460030", "", "home", True),
+            ("+447700900031", "", "mobile", False),
+        ],
+    )
+    [address] = new_mary.postaladdresss.all()
+    assert (address.street, address.city, address.country) == ("1 Home Road", "Bath", "GB")
+    payload = SourceRecord.objects.get(contact=new_mary).payload
+    assert (payload["tel.4.fax"], payload["adr.2.street"], payload["adr.2.type"]) == (
+        "+442079460039",
+        "2 Office Row",
+        "work",
+    )
+    new_charles = Contact.objects.exclude(pk=charles.pk).get(last_name="Babbage")
+    assert points(new_charles) == (
+        [("charles@home.example", "personal", False), ("charles@work.example", "work", True)],
+        [("+447700900032", "", "mobile", True)],
+    )

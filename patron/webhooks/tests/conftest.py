@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.server
+import ipaddress
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +16,45 @@ import pytest
 
 from patron.webhooks import sender, services
 from patron.webhooks.models import WebhookEndpoint
+
+# What any name not in the `dns` table resolves to: a public address (nothing is sent there,
+# requests go to a `transport` or a `receiver`).
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True)
+def dns(monkeypatch) -> dict[str, list[str]]:
+    """No test depends on real DNS: an IP address resolves to itself, a name in this table to
+    its addresses (an empty list: it does not resolve), any other name to PUBLIC_ADDRESS."""
+    table: dict[str, list[str]] = {"localhost": ["127.0.0.1", "::1"]}
+
+    def resolve(host: str, port: int) -> list[str]:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return [host]
+        addresses = table.get(host, [PUBLIC_ADDRESS])
+        if not addresses:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return addresses
+
+    monkeypatch.setattr(sender, "resolve", resolve)
+    return table
+
+
+@pytest.fixture(autouse=True)
+def _private_addresses_allowed(settings) -> None:
+    """The `receiver` listens on 127.0.0.1, which Patron refuses by default: these tests run
+    as a development install would (PATRON_WEBHOOKS_ALLOW_PRIVATE=1). The tests of the
+    refusal turn it off again (`private_addresses_refused`)."""
+    settings.PATRON_WEBHOOKS_ALLOW_PRIVATE = True
+
+
+@pytest.fixture
+def private_addresses_refused(settings) -> None:
+    settings.PATRON_WEBHOOKS_ALLOW_PRIVATE = False
 
 
 @pytest.fixture
@@ -43,6 +84,8 @@ class Recorder:
         answer = self.answers.pop(0) if self.answers else 200
         if isinstance(answer, Exception):
             raise answer
+        if isinstance(answer, httpx.Response):
+            return answer
         if isinstance(answer, tuple):
             return httpx.Response(answer[0], text=answer[1])
         return httpx.Response(answer, text="ok")

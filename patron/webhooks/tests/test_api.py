@@ -104,6 +104,24 @@ def test_invalid_input_answers_in_the_one_error_format(api_as, admin_user):
     assert WebhookEndpoint.objects.count() == 1
 
 
+def test_an_internal_address_is_refused_with_its_reason(
+    api_as, admin_user, private_addresses_refused
+):
+    response = api_as(admin_user).post("/webhooks/endpoints", {"url": "http://localhost:6379/"})
+    message = (
+        "localhost (127.0.0.1) is a private or internal address; webhooks are sent to public "
+        "addresses only."
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "detail": f"The request was not accepted. url: {message}",
+            "errors": [{"field": "url", "message": message}],
+        },
+    )
+    assert WebhookEndpoint.objects.count() == 0
+
+
 def test_rotate_secret(api_as, admin_user, endpoint):
     old = endpoint.secret
     response = api_as(admin_user).post(f"/webhooks/endpoints/{endpoint.pk}/secret/rotate")

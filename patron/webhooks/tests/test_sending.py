@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from patron.core.models import AuditEvent
 from patron.customers import services as customers
-from patron.webhooks import services, tasks
+from patron.webhooks import sender, services, tasks
 from patron.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -330,4 +330,132 @@ def test_an_unexpected_error_is_a_failed_attempt_not_a_crash(admin_user, endpoin
         "retrying",
         1,
         "ValueError: bad address",
+    )
+
+
+# --- only public addresses ----------------------------------------------------------------
+
+REFUSED = "is a private or internal address; webhooks are sent to public addresses only."
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.8.9.10",
+        "169.254.169.254",
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.0.1",
+        "100.64.0.1",  # shared address space (carrier-grade NAT)
+        "0.0.0.0",  # noqa: S104 (an address refused, not bound)
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "192.0.2.1",  # documentation
+        "::1",
+        "::",
+        "fe80::1",
+        "fe80::1%eth0",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+    ],
+)
+def test_internal_addresses_are_not_public(address):
+    assert sender.is_public_address(address) is False
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111"])
+def test_internet_addresses_are_public(address):
+    assert sender.is_public_address(address) is True
+
+
+def test_an_endpoint_saved_while_private_addresses_were_allowed_gets_nothing(
+    admin_user, make_endpoint, receiver, settings
+):
+    make_endpoint(receiver.url)
+    settings.PATRON_WEBHOOKS_ALLOW_PRIVATE = False
+    delivery = attempt(pending_delivery(admin_user), timezone.now())
+    assert receiver.received == []
+    assert (delivery.status, delivery.response_status_code, delivery.response_body) == (
+        "retrying",
+        None,
+        "",
+    )
+    assert delivery.error == f"Not sent: 127.0.0.1 {REFUSED}"
+    assert delivery.attempts.get().error == delivery.error
+
+
+def test_a_name_that_resolves_to_an_internal_address_when_sending_gets_nothing(
+    admin_user, make_endpoint, receiver, dns, private_addresses_refused
+):
+    """DNS rebinding: public when the endpoint was saved, 127.0.0.1 when the event is sent."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    make_endpoint(f"http://rebound.example.com:{port}/hooks/patron")
+    dns["rebound.example.com"] = ["127.0.0.1"]
+    delivery = attempt(pending_delivery(admin_user), timezone.now())
+    assert receiver.received == []
+    assert (delivery.status, delivery.error) == (
+        "retrying",
+        f"Not sent: rebound.example.com (127.0.0.1) {REFUSED}",
+    )
+
+
+def test_one_internal_address_among_public_ones_is_enough_to_refuse(
+    admin_user, endpoint, transport, dns, private_addresses_refused
+):
+    dns["hooks.example.com"] = ["93.184.215.14", "10.9.8.7"]
+    delivery = attempt(pending_delivery(admin_user), timezone.now())
+    assert transport.requests == []
+    assert delivery.error == f"Not sent: hooks.example.com (10.9.8.7) {REFUSED}"
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    admin_user, make_endpoint, receiver, dns
+):
+    """The request is sent to the address the check resolved (here 127.0.0.1, as private
+    addresses are allowed), not looked up again: the name exists in no real DNS."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    make_endpoint(f"http://pinned.example.com:{port}/hooks/patron")
+    dns["pinned.example.com"] = ["127.0.0.1"]
+    delivery = attempt(pending_delivery(admin_user), timezone.now())
+    [received] = receiver.received
+    assert received.headers["host"] == f"pinned.example.com:{port}"
+    assert (delivery.status, delivery.error) == ("succeeded", "")
+
+
+def test_the_connection_is_never_made_to_a_host_that_was_not_checked():
+    backend = sender._PinnedBackend({"hooks.example.com": ["93.184.215.14"]})
+    with pytest.raises(sender.AddressRefusedError):
+        backend.connect_tcp("169.254.169.254", 80)
+
+
+def test_a_name_that_does_not_resolve_is_a_failed_attempt(
+    admin_user, endpoint, transport, dns, private_addresses_refused
+):
+    dns["hooks.example.com"] = []
+    delivery = attempt(pending_delivery(admin_user), timezone.now())
+    assert transport.requests == []
+    assert (delivery.status, delivery.error) == (
+        "retrying",
+        "Could not connect: hooks.example.com could not be resolved "
+        "([Errno -2] Name or service not known).",
+    )
+
+
+def test_a_redirect_to_an_internal_address_is_not_followed(
+    admin_user, endpoint, transport, private_addresses_refused
+):
+    transport.answers = [
+        httpx.Response(302, headers={"location": "http://169.254.169.254/latest/meta-data/"})
+    ]
+    delivery = attempt(pending_delivery(admin_user), timezone.now())
+    [request] = transport.requests
+    assert str(request.url) == "https://hooks.example.com/patron"
+    assert (delivery.response_status_code, delivery.error) == (
+        302,
+        "The endpoint answered HTTP 302 (redirects are not followed).",
     )

@@ -10,6 +10,7 @@ from patron.core.models import AuditEvent
 from patron.customers import services as customers
 from patron.webhooks import services
 from patron.webhooks.models import WebhookDelivery, WebhookEndpoint
+from patron.webhooks.tests.conftest import PUBLIC_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,70 @@ def test_only_http_and_https_addresses_are_accepted(admin_user, url):
     assert list(caught.value.message_dict) == ["url"]
     assert WebhookEndpoint.objects.count() == 0
     assert AuditEvent.objects.count() == 0
+
+
+REFUSED = "is a private or internal address; webhooks are sent to public addresses only."
+
+
+@pytest.mark.parametrize(
+    "url, where",
+    [
+        ("http://127.0.0.1/hook", "127.0.0.1"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
+        ("http://localhost:6379/", "localhost (127.0.0.1)"),
+        ("http://db.localhost/", "db.localhost (127.0.0.1)"),
+        ("http://[::1]:8000/", "::1"),
+        ("http://[::ffff:127.0.0.1]/", "::ffff:127.0.0.1"),
+        ("http://10.1.2.3/", "10.1.2.3"),
+        ("https://172.16.0.9/", "172.16.0.9"),
+        ("https://192.168.1.10/", "192.168.1.10"),
+        ("http://0.0.0.0:8000/", "0.0.0.0"),  # noqa: S104
+        ("https://internal.example.com/hook", "internal.example.com (10.0.0.5)"),
+        ("https://mixed.example.com/hook", "mixed.example.com (172.16.0.1)"),
+    ],
+)
+def test_private_and_internal_addresses_are_refused(
+    admin_user, dns, private_addresses_refused, url, where
+):
+    dns["internal.example.com"] = ["10.0.0.5"]
+    dns["mixed.example.com"] = [PUBLIC_ADDRESS, "172.16.0.1"]  # any address may be used
+    with pytest.raises(ValidationError) as caught:
+        services.endpoint_create(actor=admin_user, data={"url": url})
+    assert caught.value.message_dict == {"url": [f"{where} {REFUSED}"]}
+    assert WebhookEndpoint.objects.count() == 0
+    assert AuditEvent.objects.count() == 0
+
+
+def test_an_endpoint_cannot_be_changed_to_a_private_address(
+    admin_user, endpoint, private_addresses_refused
+):
+    with pytest.raises(ValidationError) as caught:
+        services.endpoint_update(
+            actor=admin_user,
+            endpoint=endpoint,
+            expected_version=1,
+            data={"url": "http://169.254.169.254/latest/meta-data/"},
+        )
+    assert caught.value.message_dict == {"url": [f"169.254.169.254 {REFUSED}"]}
+    endpoint.refresh_from_db()
+    assert (endpoint.url, endpoint.version) == ("https://hooks.example.com/patron", 1)
+
+
+def test_public_and_not_yet_resolvable_names_are_accepted(
+    admin_user, dns, private_addresses_refused
+):
+    dns["soon.example.com"] = []  # checked again at every send
+    for url in [
+        "https://hooks.example.com/patron",
+        "https://93.184.215.14/",
+        "https://soon.example.com/",
+    ]:
+        assert services.endpoint_create(actor=admin_user, data={"url": url}).url == url
+
+
+def test_private_addresses_are_accepted_when_the_setting_allows_them(admin_user):
+    endpoint = services.endpoint_create(actor=admin_user, data={"url": "http://127.0.0.1:8001/"})
+    assert endpoint.url == "http://127.0.0.1:8001/"
 
 
 def test_unknown_event_types_and_fields_are_refused(admin_user):
