@@ -459,3 +459,26 @@ def source_records_bulk(request: HttpRequest, source_id: int, payload: BulkIn):
         ],
         "counts": counts_of(run),
     }
+
+
+# --- database sources: testing the connection --------------------------------------------------
+
+
+@router.post(
+    "/sources/{source_id}/test-connection",
+    response={200: dict[str, Any], **ERRORS},
+    tags=["Sources"],
+)
+@idempotent
+def source_test_connection(request: HttpRequest, source_id: int):
+    """Connect to a database source with its saved settings and show what its query returns:
+    `database` (the URL without its password), `dialect`, `columns`, the first `rows` and the
+    `high_water_column` as the query names it. Reads, never writes; needs `source.change`.
+    What is wrong (the variable is not set, the server refused the connection, the query
+    failed) answers 400 with the message."""
+    from .databases import source_test_connection as test_connection
+
+    user = _actor(request)
+    source = selectors.source_get(user=user, pk=source_id)
+    with _service_errors():
+        return test_connection(actor=user, source=source)

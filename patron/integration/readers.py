@@ -32,7 +32,7 @@ csv.field_size_limit(16 * 1024 * 1024)
 FORMATS = {
     "csv": "CSV or text file",
     "xlsx": "Excel workbook (.xlsx)",
-    "json": "JSON array",
+    "json": "JSON (an array, or an object holding one)",
     "jsonl": "JSON Lines",
     "vcf": "vCard (.vcf)",
 }
@@ -79,7 +79,7 @@ class FileOptions:
 # --- detection --------------------------------------------------------------------------------
 
 
-def guess_format(name: str, head: bytes) -> str:
+def guess_format(name: str, head: bytes, encoding: str = "utf-8") -> str:
     lowered = name.lower()
     if lowered.endswith((".xlsx", ".xlsm")) or head.startswith(b"PK\x03\x04"):
         return "xlsx"
@@ -87,20 +87,38 @@ def guess_format(name: str, head: bytes) -> str:
         return "vcf"
     if lowered.endswith((".jsonl", ".ndjson")):
         return "jsonl"
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if lowered.endswith(".json") or stripped[:1] in (b"[", b"{"):
-        if stripped[:1] == b"[":
+    # Decoded first, so that a UTF-16 file's "[" is seen as one.
+    text = head.decode(encoding or "utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if lowered.endswith(".json") or text[:1] in ("[", "{"):
+        if text[:1] == "[" or not _json_lines(text):
             return "json"
         return "jsonl"
     return "csv"
 
 
+def _json_lines(text: str) -> bool:
+    """Whether a JSON file's start reads as JSON Lines: its first line a whole object and more
+    lines after it. One object spread over many lines (or alone on its only line) is a JSON
+    document instead: a single record, or a wrapper such as `{"contacts": [...]}`."""
+    first, _, rest = text.partition("\n")
+    try:
+        item = json.loads(first)
+    except ValueError:
+        # A first line longer than the sample is a JSON Lines record cut short, not a document.
+        return not rest
+    return isinstance(item, dict) and bool(rest.strip())
+
+
 def guess_encoding(head: bytes) -> str:
-    """BOMs first, then strict UTF-8, then the best single-byte guess (cp1252 by default)."""
+    """BOMs first, then UTF-16 told by its NUL bytes, then strict UTF-8, then the best
+    single-byte guess (cp1252 by default)."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    order = _utf16_without_bom(head)
+    if order:
+        return order
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -128,39 +146,69 @@ def guess_encoding(head: bytes) -> str:
     return "cp1252" if encoding in ("latin_1", "iso8859_15") else encoding
 
 
-def guess_delimiter(text: str) -> str:
+def _utf16_without_bom(head: bytes) -> str:
+    """UTF-16 without a BOM, by its NUL bytes: text that is mostly Latin letters has a NUL in
+    every odd byte (little-endian) or every even one (big-endian). "" when it does not look so
+    (UTF-32 has NULs in both; other text has next to none)."""
+    sample = head[: min(len(head), 4096) // 2 * 2]
+    half = len(sample) // 2
+    if half < 2:
+        return ""
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= half * 0.3 and even <= odd // 10:
+        return "utf-16-le"
+    if even >= half * 0.3 and odd <= even // 10:
+        return "utf-16-be"
+    return ""
+
+
+def guess_dialect(text: str) -> tuple[str, str]:
+    """The delimiter and quote character of a CSV sample (`,` and `"` when it cannot tell)."""
     lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
     sample = "\n".join(lines)
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        quotechar = dialect.quotechar if dialect.quotechar in ("'", '"') else '"'
+        return dialect.delimiter, quotechar
     except csv.Error:
         counts = {d: sample.count(d) for d in ",;\t|"}
         best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
+        return (best if counts[best] else ","), '"'
+
+
+def guess_delimiter(text: str) -> str:
+    return guess_dialect(text)[0]
 
 
 def detect(path: Path, name: str = "") -> FileOptions:
     """The options a file most likely needs, from its name and first bytes."""
     with open(path, "rb") as fh:
         head = fh.read(SAMPLE_BYTES)
-    options = FileOptions(format=guess_format(name or path.name, head))
-    if options.format == "xlsx":
+    name = name or path.name
+    if guess_format(name, head) == "xlsx":
+        options = FileOptions(format="xlsx", encoding="")
         options.sheets, options.sheet = sheet_names(path)
-        options.encoding = ""
         return options
-    options.encoding = guess_encoding(head)
+    encoding = guess_encoding(head)
+    options = FileOptions(format=guess_format(name, head, encoding), encoding=encoding)
     if options.format == "csv":
         text = head.decode(options.encoding, errors="replace")
-        options.delimiter = guess_delimiter(text)
+        options.delimiter, options.quotechar = guess_dialect(text)
     return options
+
+
+def _open_workbook(source: Path | IO[bytes]) -> Any:
+    """The workbook, read-only. A file that is not one raises zipfile.BadZipFile, KeyError or
+    openpyxl's InvalidFileException: read errors (selectors.READ_ERRORS)."""
+    from openpyxl import load_workbook
+
+    return load_workbook(source, read_only=True, data_only=True)
 
 
 def sheet_names(path: Path) -> tuple[list[str], str]:
     """The workbook's sheets, and the one most likely holding the data (the largest: a
     summary or cover sheet in front of the data is common)."""
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    workbook = _open_workbook(path)
     try:
         names = list(workbook.sheetnames)
         sizes = {}
@@ -176,6 +224,52 @@ def sheet_names(path: Path) -> tuple[list[str], str]:
 # --- reading ----------------------------------------------------------------------------------
 
 _CONTROL = re.compile(r"[\udc80-\udcff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_UNDECODABLE = "patron-undecodable"
+# Where the JSON array reader hands ijson a byte the encoding could not decode (a character
+# that is not meant to appear in text: the item holding it is quarantined as undecodable).
+_JSON_UNDECODABLE = "\uffff"
+
+
+def _mark_undecodable(exc: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: each byte that cannot be decoded becomes a lone surrogate in
+    U+DC80..U+DCFF (what `surrogateescape` gives for bytes >= 0x80, which it can do only for
+    those: a bad UTF-16 unit or a stray last byte would still fail the whole file). The row
+    holding one is quarantined as undecodable; the rest of the file reads on."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return "".join(chr(0xDC80 | (b & 0x7F)) for b in bad), exc.end
+
+
+codecs.register_error(_UNDECODABLE, _mark_undecodable)
+
+
+def text_encoding(path: Path, encoding: str) -> str:
+    """The codec to read `path` with. Refuses names that are no text encoding (rot13, base64:
+    `codecs` knows them, reading with them fails) as a ValueError, a read error. UTF-16 or
+    UTF-32 chosen for a file without a BOM reads in the byte order its NULs show (little-endian
+    when they do not tell), where Python's codec would refuse the file."""
+    name = encoding or "utf-8"
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise ValueError(f"Unknown encoding '{name}'.") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise ValueError(f"'{name}' is not a text encoding; choose the file's character set.")
+    if info.name in ("utf-16", "utf-32"):
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+        if info.name == "utf-32":
+            if not head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+                return "utf-32-be" if head.startswith(b"\x00\x00") else "utf-32-le"
+        elif not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return _utf16_without_bom(head) or "utf-16-le"
+    return name
+
+
+def _open_text(binary: IO[bytes], encoding: str, newline: str | None = None) -> io.TextIOWrapper:
+    return io.TextIOWrapper(binary, encoding=encoding, errors=_UNDECODABLE, newline=newline)
 
 
 def _clean_cell(value: str) -> str:
@@ -219,19 +313,21 @@ class Reader:
     # CSV ----------------------------------------------------------------------------------
 
     def _csv(self, skip: int) -> Iterator[tuple[int, dict[str, Any]] | BadRow]:
+        encoding = text_encoding(self.path, self.options.encoding)
+        delimiter = self.options.delimiter or ","
+        quotechar = self.options.quotechar or '"'
+        try:
+            csv.reader([], delimiter=delimiter, quotechar=quotechar)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"The delimiter and the quote character are two different characters ({exc})."
+            ) from None
         self._binary = open(self.path, "rb")  # noqa: SIM115 (closed in finally)
         try:
-            # surrogateescape keeps bytes that are invalid in the encoding visible, so one bad
-            # row is quarantined instead of the whole file failing to decode.
-            text = io.TextIOWrapper(
-                self._binary, encoding=self.options.encoding, errors="surrogateescape", newline=""
-            )
-            reader = csv.reader(
-                text,
-                delimiter=self.options.delimiter or ",",
-                quotechar=self.options.quotechar or '"',
-                strict=False,
-            )
+            # Bytes that are invalid in the encoding become marks the row check below finds,
+            # so one bad row is quarantined instead of the whole file failing to decode.
+            text = _open_text(self._binary, encoding, newline="")
+            reader = csv.reader(text, delimiter=delimiter, quotechar=quotechar, strict=False)
             line = 1
             header: list[str] | None = None
             if self.options.has_header:
@@ -295,10 +391,12 @@ class Reader:
     # Excel --------------------------------------------------------------------------------
 
     def _xlsx(self, skip: int) -> Iterator[tuple[int, dict[str, Any]] | BadRow]:
-        from openpyxl import load_workbook
-
         self._binary = open(self.path, "rb")  # noqa: SIM115 (closed in finally)
-        workbook = load_workbook(self._binary, read_only=True, data_only=True)
+        try:
+            workbook = _open_workbook(self._binary)
+        except BaseException:
+            self._binary.close()
+            raise
         try:
             sheet_name = self.options.sheet or workbook.sheetnames[0]
             if sheet_name not in workbook.sheetnames:
@@ -342,17 +440,27 @@ class Reader:
     # JSON ---------------------------------------------------------------------------------
 
     def _jsonl(self, skip: int) -> Iterator[tuple[int, dict[str, Any]] | BadRow]:
+        encoding = text_encoding(self.path, self.options.encoding)
         self._binary = open(self.path, "rb")  # noqa: SIM115 (closed in finally)
         try:
-            text = io.TextIOWrapper(
-                self._binary, encoding=self.options.encoding or "utf-8", errors="surrogateescape"
-            )
+            text = _open_text(self._binary, encoding)
             count = 0
             for number, line in enumerate(text, start=1):
+                if number == 1:
+                    line = line.lstrip("\ufeff")  # a BOM read as UTF-8
                 if not line.strip():
                     continue
                 count += 1
                 if count <= skip:
+                    continue
+                if _CONTROL.search(line):
+                    yield BadRow(
+                        number,
+                        "undecodable",
+                        f"The line has bytes that are not valid {encoding}; "
+                        "check the file's encoding.",
+                        raw=_CONTROL.sub("\ufffd", line)[:2000],
+                    )
                     continue
                 try:
                     item = json.loads(line)
@@ -367,16 +475,30 @@ class Reader:
                         raw=line[:2000],
                     )
                     continue
-                yield number, self._flat(item)
+                row: dict[str, Any] = {}
+                _flatten(item, "", row)
+                # A "\ud800" escape decodes to a lone surrogate, which no database stores.
+                if "\\u" in line and _invalid_text(row):
+                    yield BadRow(
+                        number,
+                        "undecodable",
+                        "The line has a \\u escape that is not a valid character.",
+                        raw=line[:2000],
+                    )
+                    continue
+                yield number, self._columns_of(row)
         finally:
             self._binary.close()
 
     def _json_array(self, skip: int) -> Iterator[tuple[int, dict[str, Any]] | BadRow]:
+        encoding = text_encoding(self.path, self.options.encoding)
+        records = self._json_records(encoding)
         self._binary = open(self.path, "rb")  # noqa: SIM115 (closed in finally)
         try:
+            stream = _Utf8Stream(_open_text(self._binary, encoding))
             count = 0
             try:
-                for number, item in enumerate(ijson.items(self._binary, "item"), start=1):
+                for number, item in enumerate(ijson.items(stream, records), start=1):
                     count += 1
                     if count <= skip:
                         continue
@@ -388,15 +510,52 @@ class Reader:
                             raw=json.dumps(item, default=str)[:2000],
                         )
                         continue
-                    yield number, self._flat(item)
-            except ijson.JSONError as exc:
+                    row: dict[str, Any] = {}
+                    _flatten(item, "", row)
+                    if _invalid_text(row):
+                        yield BadRow(
+                            number,
+                            "undecodable",
+                            f"Item {number} has bytes that are not valid {encoding}; "
+                            "check the file's encoding.",
+                            raw={k: _JSON_INVALID.sub("\ufffd", v) for k, v in row.items()},
+                        )
+                        continue
+                    yield number, self._columns_of(row)
+            except (ijson.JSONError, UnicodeDecodeError) as exc:
+                # The parser cannot find its way back into a broken document: what follows is
+                # reported as this one bad record rather than guessed at.
                 yield BadRow(count + 1, "invalid_json", f"The JSON stops being valid: {exc}.")
         finally:
             self._binary.close()
 
-    def _flat(self, item: dict[str, Any]) -> dict[str, Any]:
-        row: dict[str, Any] = {}
-        _flatten(item, "", row)
+    def _json_records(self, encoding: str) -> str:
+        """Where a JSON document keeps its records, as an ijson prefix: `item` for an array;
+        `contacts.item` for an object whose first list of objects is under `contacts` (a
+        wrapper such as `{"count": 2, "contacts": [...]}`); "" for an object holding no such
+        list (it is the one record). Reads only as far as the first list."""
+        with open(self.path, "rb") as binary:
+            events = ijson.parse(_Utf8Stream(_open_text(binary, encoding)))
+            key = None
+            try:
+                for prefix, event, value in events:
+                    if prefix == "":
+                        if event == "map_key":
+                            key = value
+                        elif event == "end_map":
+                            return ""
+                        elif event != "start_map":
+                            return "item"  # an array, or a value the reader reports
+                    elif prefix == key and event == "start_array":
+                        _, first, _ = next(events, ("", "", None))
+                        if first == "start_map":
+                            return f"{key}.item"
+            except (ijson.JSONError, UnicodeDecodeError):
+                pass  # reading the records reports where the JSON breaks
+            return "" if key is not None else "item"
+
+    def _columns_of(self, row: dict[str, Any]) -> dict[str, Any]:
+        """`row`, its keys added to the columns seen so far."""
         for key in row:
             if key not in self._seen:
                 self._seen.add(key)
@@ -424,13 +583,41 @@ class Reader:
                 if "__error__" in card:
                     yield BadRow(number, "unreadable", str(card["__error__"]))
                     continue
-                for key in card:
-                    if key not in self._seen:
-                        self._seen.add(key)
-                        self.columns.append(key)
-                yield number, {k: "" if v is None else str(v) for k, v in card.items()}
+                yield (
+                    number,
+                    self._columns_of({k: "" if v is None else str(v) for k, v in card.items()}),
+                )
         finally:
             self._binary.close()
+
+
+_JSON_INVALID = re.compile(r"[\ud800-\udfff\uffff]")
+
+
+def _invalid_text(row: dict[str, Any]) -> bool:
+    """Whether a JSON record holds a character no database stores (a lone surrogate) or the
+    mark of a byte its encoding could not decode."""
+    return bool(_JSON_INVALID.search("\x00".join([*row, *row.values()])))
+
+
+class _Utf8Stream:
+    """A decoded text stream as the UTF-8 bytes ijson parses, whatever the file's encoding (a
+    BOM skipped). A byte the encoding could not decode reaches ijson as U+FFFF: inside a
+    string it quarantines its item, not the rest of the file."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+        self.started = False
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.text.read(size)
+        if not self.started and chunk:
+            self.started = True
+            chunk = chunk.removeprefix("\ufeff")
+        try:
+            return chunk.encode("utf-8")
+        except UnicodeEncodeError:
+            return _CONTROL.sub(_JSON_UNDECODABLE, chunk).encode("utf-8", errors="replace")
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
@@ -469,16 +656,23 @@ def _excel_text(value: Any) -> str:
 
 
 def _unique_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+    """Column names told apart: a column keeps its own name; a name already used gets `_2`,
+    `_3`… (the first that is no other column's name), so `phone,phone,phone_2` gives
+    `phone, phone_3, phone_2`. An empty name is `column_N` (N its position)."""
+    wanted = [name or f"column_{i + 1}" for i, name in enumerate(names)]
+    taken = set(wanted)
     result = []
-    for i, name in enumerate(names):
-        name = name or f"column_{i + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        else:
-            seen[name] = 1
-        result.append(name)
+    used: set[str] = set()
+    for name in wanted:
+        unique = name
+        if unique in used:
+            number = 2
+            while f"{name}_{number}" in taken:
+                number += 1
+            unique = f"{name}_{number}"
+            taken.add(unique)
+        used.add(unique)
+        result.append(unique)
     return result
 
 

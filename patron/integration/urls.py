@@ -20,3 +20,11 @@ urlpatterns = [
         name="import_action",
     ),
 ]
+
+urlpatterns += [
+    path(
+        "sources/<int:pk>/test-connection/",
+        views.source_test_connection,
+        name="source_test_connection",
+    ),
+]

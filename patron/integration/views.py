@@ -524,3 +524,38 @@ def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 def run_url(run: ImportRun) -> str:
     name = "import_map" if run.status == ImportRun.Status.DRAFT else "import_detail"
     return reverse(name, args=[run.pk])
+
+
+# --- database sources: testing the connection --------------------------------------------------
+
+
+@login_required
+@domain_errors
+@require_POST
+def source_test_connection(request: HttpRequest, pk: int) -> HttpResponse:
+    """Test a database source's connection: its query's columns and first rows on the source's
+    page (in place with htmx), or what is wrong."""
+    from .databases import source_test_connection as test_connection
+
+    source = _sources(request, "change").get(pk=pk)
+    result: dict[str, Any] | None = None
+    error = ""
+    try:
+        result = test_connection(actor=request_user(request), source=source)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if wants_partial(request):
+        return render(
+            request,
+            "integration/source_detail.html#connection_test",
+            {"source": source, "connection": result, "connection_error": error},
+        )
+    if error:
+        messages.error(request, f"The connection test failed: {error}")
+    elif result is not None:
+        messages.success(
+            request,
+            f"Connected to {result['database']}: the query returns "
+            f"{len(result['columns'])} columns ({', '.join(result['columns'][:20])}).",
+        )
+    return redirect("source_detail", pk=source.pk)

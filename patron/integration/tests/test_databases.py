@@ -37,7 +37,7 @@ from patron.integration.models import ImportRun, QuarantinedRow, Source, SourceR
 
 pytestmark = pytest.mark.django_db
 
-ENV = "PATRON_TEST_SOURCE_DB_URL"
+ENV = "BILLING_TEST_DB_URL"  # not PATRON_…: those are Patron's own settings
 POSTGRES_URL = os.environ.get(
     "PATRON_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/patron"
 )
@@ -269,8 +269,9 @@ def test_second_sync_pulls_only_newer_rows_and_updates_changed_ones(admin_user, 
 
     assert run is not None and run.status == "completed"
     assert run.options["database"]["start_mark"] == "2024-01-04T09:00:00"
-    assert (run.rows_done, run.total_rows) == (2, 2)
-    assert (run.created_count, run.updated_count, run.unchanged_count) == (1, 1, 0)
+    # C-005 has the very mark the first sync reached: read again, it changes nothing.
+    assert (run.rows_done, run.total_rows) == (3, 3)
+    assert (run.created_count, run.updated_count, run.unchanged_count) == (1, 1, 1)
     turing.refresh_from_db()
     assert emails_of(turing) == ["alan@example.com"]
     assert Contact.objects.count() == 5
@@ -278,11 +279,12 @@ def test_second_sync_pulls_only_newer_rows_and_updates_changed_ones(admin_user, 
     assert source.high_water_mark == "2024-02-02T00:00:00"
     assert run.high_water_mark == "2024-02-02T00:00:00"
 
-    # Nothing changed since: the sync reads nothing and changes nothing.
+    # Nothing changed since: the sync reads the row at the mark again and changes nothing.
     versions = dict(Contact.objects.values_list("pk", "version"))
     quiet = source_sync(source_id=source.pk, actor=admin_user)
     assert quiet is not None and quiet.status == "completed"
-    assert (quiet.rows_done, quiet.created_count, quiet.updated_count) == (0, 0, 0)
+    assert (quiet.rows_done, quiet.unchanged_count) == (1, 1)
+    assert (quiet.created_count, quiet.updated_count) == (0, 0)
     assert dict(Contact.objects.values_list("pk", "version")) == versions
     source.refresh_from_db()
     assert source.high_water_mark == "2024-02-02T00:00:00"
@@ -294,8 +296,8 @@ def test_second_sync_pulls_only_newer_rows_and_updates_changed_ones(admin_user, 
         (T(2024, 3, 1), "C-005"),
     )
     touched = source_sync(source_id=source.pk, actor=admin_user)
-    assert touched is not None and touched.rows_done == 1
-    assert touched.created_count == 0
+    assert touched is not None and touched.rows_done == 2  # C-003 at the mark, and C-005
+    assert (touched.created_count, touched.updated_count, touched.unchanged_count) == (0, 1, 1)
     assert dict(Contact.objects.values_list("pk", "version")) == versions
 
 
@@ -463,7 +465,7 @@ def test_unset_variable_fails_the_run_with_a_clear_message_and_it_resumes(
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("sqlite:///tmp/billing.db", "has 'sqlite': Patron reads PostgreSQL"),
+        ("sqlite:///tmp/billing.db", f"{ENV} does not hold a PostgreSQL"),
         ("postgresql://postgres@127.0.0.1:1/nothing", "Patron cannot connect to postgresql://"),
         ("mysql://root@127.0.0.1:1/nothing", "Patron cannot connect to mysql://root@127.0.0.1:1"),
     ],
@@ -615,7 +617,9 @@ def test_cli_sync_now_with_progress_and_queued(admin_user, postgres_table):
     out = StringIO()
     call_command("sync", source.name, stdout=out)  # queued; the test backend runs it at once
     assert "queued" in out.getvalue()
-    assert ImportRun.objects.filter(source=source, rows_done=1, status="completed").count() == 1
+    queued = ImportRun.objects.filter(source=source).latest("pk")
+    # C-009, and C-005 again (it has the mark the first sync reached): nothing else is read.
+    assert (queued.status, queued.rows_done, queued.created_count) == ("completed", 2, 1)
 
 
 def test_cli_sync_reports_errors_without_a_traceback(admin_user, postgres_table, monkeypatch):
