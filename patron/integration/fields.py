@@ -604,10 +604,11 @@ def _date_format(values: list[str]) -> str | None:
 
 
 def _key_like(values: list[str]) -> bool:
-    """Whether sample values can be a row's own id: nearly every row has one, no two rows
-    share one (a zip code or a company number is shared), and they are not emails or phones."""
+    """Whether sample values can be a row's own id: nearly every row has one, nearly all
+    are different (an export may hold a record twice, its later version further down; a zip
+    code or a company number is shared by many rows), and they are not emails or phones."""
     filled = [v for v in values if v]
-    if len(filled) < 0.8 * max(len(values), 1) or len(set(filled)) < len(filled):
+    if len(filled) < 0.8 * max(len(values), 1) or len(set(filled)) < 0.8 * len(filled):
         return False
     return not _looks(filled, _EMAIL_LIKE) and not (
         _looks(filled, _PHONE_LIKE, 0.8) and any(re.search(r"[\s()/+-]", v) for v in filled)
