@@ -292,6 +292,9 @@ def _mapping_context(
     except selectors.READ_ERRORS as exc:
         preview = services.Preview(columns=[], rows=[], bad=[], normalised=[])
         errors.setdefault("__all__", []).append(f"The file cannot be read ({exc}).")
+    except ValidationError as exc:  # a database source that cannot be reached just now
+        preview = services.Preview(columns=[], rows=[], bad=[], normalised=[])
+        errors.setdefault("__all__", []).extend(exc.messages)
     custom = services._custom_fields(run.source.entity)
     targets = fieldmod.targets_for(run.source.entity, custom.values())
     groups: dict[str, list[fieldmod.Target]] = {}

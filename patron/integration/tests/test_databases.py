@@ -631,3 +631,17 @@ def test_cli_sync_reports_errors_without_a_traceback(admin_user, postgres_table,
         call_command("sync", source.name, "--now", "--no-progress", stdout=StringIO())
     with pytest.raises(CommandError, match="No source named 'Nope'"):
         call_command("sync", "Nope", "--now", stdout=StringIO())
+
+
+def test_mapping_page_says_when_the_database_cannot_be_reached(
+    admin_user, postgres_table, monkeypatch, client
+):
+    from django.urls import reverse
+
+    source = make_source(admin_user, postgres_table)
+    run = database_run_start(actor=admin_user, source=source)
+    monkeypatch.setenv(ENV, "postgresql://postgres@127.0.0.1:1/nothing")
+    client.force_login(admin_user)
+    page = client.get(reverse("import_map", args=[run.pk]))
+    assert page.status_code == 200
+    assert "Patron cannot connect to postgresql://" in page.content.decode()
