@@ -338,11 +338,17 @@ class RowNormaliser:
         entity: str,
         default_region: str,
         custom_fields: dict[str, Any],
+        vcard: bool = False,
     ) -> None:
         self.columns = columns
         self.entity = entity
         self.region = default_region or ""
         self.custom_fields = custom_fields
+        # vCards name an email's or phone's column by its position and kind ("tel.2.work"),
+        # so a card further down may bring a column the mapping has never seen: it is mapped
+        # as `vcard.VCARD_DEFAULT_MAPPING` says, not left out.
+        self.vcard = vcard
+        self._known = {str(spec.get("column")) for spec in columns}
         self.steps: list[tuple[str, Target, str, dict[str, Any]]] = []
         for spec in columns:
             key = spec.get("target") or ""
@@ -361,6 +367,8 @@ class RowNormaliser:
         self.row_region = ""
 
     def normalise(self, row: dict[str, Any]) -> Normalised:
+        if self.vcard and not self._known.issuperset(row):
+            self._map_new_points(row)
         values: dict[str, Any] = {}
         problems: list[dict[str, str]] = []
         key = ""
@@ -382,6 +390,27 @@ class RowNormaliser:
             if tgt.key == "source_key":
                 key = raw
         return Normalised(values=values, problems=problems, key=key)
+
+    def _map_new_points(self, row: dict[str, Any]) -> None:
+        """Map the emails and phones of columns first seen in this row, then keep every email
+        and phone step in the order of its position on the card (the first one of a row
+        becomes the primary one, and a card lists its preferred one first)."""
+        from .vcard import VCARD_DEFAULT_MAPPING, mapping_key, point_column
+
+        for column in row:
+            if column in self._known:
+                continue
+            self._known.add(column)
+            found = target(VCARD_DEFAULT_MAPPING.get(mapping_key(column), ""))
+            if point_column(column) is not None and found is not None:
+                self.steps.append((column, found, "", {}))
+        slots = [i for i, step in enumerate(self.steps) if point_column(step[0]) is not None]
+        ordered = sorted(
+            (self.steps[i] for i in slots),
+            key=lambda step: (point_column(step[0]) or ("", 0, ""))[:2],
+        )
+        for i, step in zip(slots, ordered, strict=True):
+            self.steps[i] = step
 
     def _row_region(self, row: dict[str, Any]) -> str:
         """The row's own country, when one is mapped: national phone numbers of a source with

@@ -599,6 +599,7 @@ def _normaliser(run: ImportRun) -> fieldmod.RowNormaliser:
         entity=run.source.entity,
         default_region=run.source.default_region or _organisation_region(),
         custom_fields=_custom_fields(run.source.entity),
+        vcard=(run.options or {}).get("format") == "vcf",
     )
 
 

@@ -22,6 +22,7 @@ def spec_of(normaliser: Any, key_column: str) -> dict[str, Any]:
         "entity": normaliser.entity,
         "region": normaliser.region,
         "key_column": key_column,
+        "vcard": normaliser.vcard,
         "custom": {
             name: {
                 "name": name,
@@ -47,7 +48,11 @@ def start(spec: dict[str, Any]) -> None:
 
     custom = {name: SimpleNamespace(**values) for name, values in spec["custom"].items()}
     normaliser = RowNormaliser(
-        spec["columns"], entity=spec["entity"], default_region=spec["region"], custom_fields=custom
+        spec["columns"],
+        entity=spec["entity"],
+        default_region=spec["region"],
+        custom_fields=custom,
+        vcard=spec["vcard"],
     )
     _job = _Job(normaliser, spec["key_column"], ahead=True)
 

@@ -522,20 +522,20 @@ def test_export_then_import_gives_back_the_kinds(
 
     def points(contact):
         emails = contact.emailaddresss.order_by("email")
-        # The work number's text still holds its extension (see docs/user/exports.md).
         phones = contact.phonenumbers.order_by("e164")
         return (
             [(e.email, e.kind, e.is_primary) for e in emails],
-            [(p.e164, p.extension, p.kind, p.is_primary) for p in phones],
+            [(p.number, p.e164, p.extension, p.kind, p.is_primary) for p in phones],
         )
 
     new_mary = Contact.objects.exclude(pk=mary.pk).get(last_name="Somerville")
     assert points(new_mary) == (
         [("mary@home.example", "personal", True), ("mary@work.example", "work", False)],
         [
-            ("+442079460019", "12", "work", False),
-            ("+442079460030", "", "home", True),
-            ("+447700900031", "", "mobile", False),
+            # The extension is kept apart from the number as written.
+            ("+442079460019", "+442079460019", "12", "work", False),
+            ("+442079460030", "+442079460030", "", "home", True),
+            ("+447700900031", "+447700900031", "", "mobile", False),
         ],
     )
     [address] = new_mary.postaladdresss.all()
@@ -549,5 +549,45 @@ def test_export_then_import_gives_back_the_kinds(
     new_charles = Contact.objects.exclude(pk=charles.pk).get(last_name="Babbage")
     assert points(new_charles) == (
         [("charles@home.example", "personal", False), ("charles@work.example", "work", True)],
-        [("+447700900032", "", "mobile", True)],
+        [("+447700900032", "+447700900032", "", "mobile", True)],
     )
+
+
+def test_kinds_first_seen_further_down_the_file_are_imported(
+    tmp_path, settings, admin_user, django_capture_on_commit_callbacks
+):
+    """The mapping is suggested from the first cards; a card further down (or the next file of
+    the source, which reuses the saved mapping) with a home phone or email still brings them."""
+    cards = [
+        f"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Cell{i};Ann;;;\r\nFN:Ann Cell{i}\r\n"
+        f"TEL;TYPE=CELL:+44 7700 9{i:05d}\r\nEMAIL;TYPE=WORK:ann{i}@work.example\r\n"
+        "END:VCARD\r\n"
+        for i in range(210)
+    ] + [
+        f"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Home{i};Bob;;;\r\nFN:Bob Home{i}\r\n"
+        f"TEL;TYPE=HOME:+44 20 7946 {i:04d}\r\nEMAIL;TYPE=HOME:bob{i}@home.example\r\n"
+        "END:VCARD\r\n"
+        for i in range(40)
+    ]
+    settings.VAR_DIR = tmp_path / "var"
+    path = tmp_path / "cards.vcf"
+    path.write_text("".join(cards), encoding="utf-8", newline="")
+    source = import_services.source_create(
+        actor=admin_user, data={"name": "Phone", "entity": "contact", "default_region": "GB"}
+    )
+    run = import_services.import_start(
+        actor=admin_user, source=source, upload=path, file_name=path.name
+    )
+    assert "tel.home" not in {c["column"] for c in run.columns}  # not in the sampled cards
+    run = import_services.import_configure(actor=admin_user, run=run, match_by="none")
+    with django_capture_on_commit_callbacks(execute=True):
+        import_services.import_enqueue(actor=admin_user, run=run)
+    run.refresh_from_db()
+    assert (run.status, run.created_count) == ("completed", 250)
+    bob = Contact.objects.get(last_name="Home7")
+    assert [(p.e164, p.kind, p.is_primary) for p in bob.phonenumbers.all()] == [
+        ("+442079460007", "home", True)
+    ]
+    assert [(e.email, e.kind) for e in bob.emailaddresss.all()] == [
+        ("bob7@home.example", "personal")
+    ]
