@@ -658,8 +658,10 @@ def _select(
         where.append(f"{ALIAS}.{db.quote(order.mark_column)} >= %(mark)s")
         params["mark"] = settings.start_mark
     if after is not None:
-        # Without a tie-breaker, rows with the last row's mark are read again (unchanged).
-        where.append(_after(db, order.columns, after, params, strict=bool(order.tie_breaker)))
+        # The rows equal to the last written one are read again (and change nothing): the
+        # tie-breaker need not be unique (a column named id, a key the query repeats), and a
+        # strict "after" would skip the unread rows that share its values.
+        where.append(_after(db, order.columns, after, params))
     if where:
         sql += " WHERE " + " AND ".join(where)
     if not count and order.columns:
@@ -672,17 +674,15 @@ def _after(
     columns: list[str],
     values: list[Any],
     params: dict[str, Any],
-    *,
-    strict: bool,
 ) -> str:
-    """A condition for the rows after `values` in `ORDER BY columns`, where NULL sorts as the
+    """A condition for the rows from `values` on in `ORDER BY columns`, where NULL sorts as the
     dialect sorts it (last on PostgreSQL, first on MariaDB/MySQL). A row value comparison
     `(a, b) > (x, y)` is not used: it is NULL, not true or false, when a column is."""
     nulls_first = db.dialect == "mysql"
 
     def after(i: int) -> str:
         if i == len(columns):
-            return "1 = 1" if not strict else "1 = 0"
+            return "1 = 1"  # the row equal to `values` too: read again, it changes nothing
         column = f"{ALIAS}.{db.quote(columns[i])}"
         rest = after(i + 1)
         if values[i] is None:

@@ -94,7 +94,9 @@ def test_resume_reads_on_by_value_when_a_committed_row_changed_meanwhile(admin_u
     assert _keys(source) == ["C-001", "C-002", "C-003", "C-005"]
     assert ("Alan", "Turing") in names()
     assert QuarantinedRow.objects.get(run=run).raw["customer_no"] == "C-004"
-    assert run.rows_done == 6  # C-001, C-002; then C-003, C-004, C-005 and C-001 again
+    # C-001, C-002; then C-002 again (the last written row, unchanged), C-003, C-004, C-005
+    # and C-001 again
+    assert run.rows_done == 7
     assert (run.created_count, run.updated_count, run.quarantined_count) == (4, 1, 1)
     ada = SourceRecord.objects.get(source=source, source_key="C-001").contact
     assert emails_of(ada) == ["ada@lovelace.example"]
@@ -121,7 +123,8 @@ def test_resume_is_recorded_in_the_batch_it_follows(admin_user, postgres_table):
 @pytest.mark.parametrize("batches", [1, 2])
 def test_resume_across_rows_without_a_mark_reads_each_row_once(admin_user, external, batches):
     """NULL sorts last on PostgreSQL and first on MariaDB: either way, a run resumed in the
-    middle of the rows without a mark, or right after them, reads each row once."""
+    middle of the rows without a mark, or right after them, writes each row once (it reads
+    the last row written before the crash again, which changes nothing)."""
     if external.dialect == "postgresql":
         external.execute(f"ALTER TABLE {external.table} ALTER COLUMN updated_at DROP NOT NULL")
     else:
@@ -135,7 +138,8 @@ def test_resume_across_rows_without_a_mark_reads_each_row_once(admin_user, exter
 
     run = services.import_process(run.pk, force=True, batch_size=2)
 
-    assert (run.status, run.rows_done) == ("completed", 5)
+    # Five rows, and the last one written before the crash once more (unchanged).
+    assert (run.status, run.rows_done) == ("completed", 6)
     assert (run.created_count, run.updated_count, run.quarantined_count) == (4, 0, 1)
     assert _keys(source) == ["C-001", "C-002", "C-003", "C-005"]
     assert SourceRecordVersion.objects.count() == 0
@@ -350,3 +354,35 @@ def test_scheduled_sync_still_acts_for_the_person_who_set_it_up(admin_user, post
     source = mapped_source(admin_user, postgres_table)
     tasks.source_sync_task.call(source.pk)
     assert ImportRun.objects.get(source=source).created_by == admin_user
+
+
+def test_resume_loses_no_row_when_the_tie_breaker_repeats(admin_user, external):
+    """Rows ordered by a mark they share and a tie-breaker that is not unique (a query with
+    no key column, whose first column is a region): a resumed run reads on from the last
+    written row's values inclusive, so no unread row that shares them is skipped."""
+    external.execute(f"UPDATE {external.table} SET updated_at = %s", (T(2024, 1, 1, 9, 0),))
+    source = make_source(
+        admin_user,
+        external,
+        query=f"SELECT 'EU' AS region, full_name, email, updated_at FROM {external.table}",
+    )
+    mapping = [
+        {"column": "region", "target": ""},
+        {"column": "full_name", "target": "contact.full_name", "transform": "full_name"},
+        {"column": "email", "target": "email"},
+        {"column": "updated_at", "target": ""},
+    ]
+    services.mapping_save(actor=admin_user, source=source, columns=mapping, options={})
+    run = _crash(source, admin_user, batches=1, batch_size=2)
+    assert run.rows_done == 2
+
+    run = services.import_process(run.pk, force=True, batch_size=2)
+
+    assert run.status == "completed"
+    assert names() == {
+        ("Ada", "Lovelace"),
+        ("Grace", "Hopper"),
+        ("Alan", "Turing"),
+        ("Katherine", "Johnson"),
+    }
+    assert Contact.objects.count() == 4  # none twice
