@@ -1083,6 +1083,12 @@ def source_sync(
         if source.runs.filter(status__in=active).exists():
             return None
         acting = actor if getattr(actor, "pk", None) else source.created_by
+        if acting is not None and not acting.is_active:
+            # Its reach is nobody's now: every change would be refused as forbidden.
+            raise ValidationError(
+                f"Scheduled syncs of {source.name} act for {acting}, whose account is "
+                "deactivated: press Sync now to run it as yourself, or set the source up again."
+            )
         run = ImportRun.objects.create(
             source=source,
             kind=ImportRun.Kind.DATABASE,

@@ -490,7 +490,11 @@ class RowNormaliser:
             elif tgt.key == "account.annual_revenue":
                 if abs(number) >= MAX_AMOUNT:
                     raise Problem("out_of_range", f"'{raw}' is too large for an amount.")
-                values[tgt.key] = str(number.quantize(decimal.Decimal("0.01")))
+                # Cents at most, as the column keeps them ("1000" stays as it was written).
+                exponent = number.as_tuple().exponent
+                if isinstance(exponent, int) and exponent < -2:
+                    number = number.quantize(decimal.Decimal("0.01"))
+                values[tgt.key] = str(number)
             elif tgt.key.startswith("custom."):
                 values[tgt.key] = int(number) if number == int(number) else float(number)
             else:
@@ -531,7 +535,14 @@ def _email_pieces(raw: str) -> list[str]:
     """The addresses of a cell: one, several ("a@x.com; b@y.com"), or written with names
     ("Anna Müller <anna@x.de>, Bob <bob@y.com>")."""
     if "<" in raw and ">" in raw:
-        found = [address for _, address in email.utils.getaddresses([raw]) if address]
+        found = [
+            address
+            for part in re.split(r"[;|\n]", raw)
+            for _, address in email.utils.getaddresses([part])
+            if address
+        ]
+        # "Müller, Anna <anna@x.de>": the comma in the name is no separator.
+        found = [a for a in found if "@" in a] or found
         if found:
             return found
     return _split_multi(raw)
@@ -563,7 +574,8 @@ def _split_multi(raw: str, phone: bool = False) -> list[str]:
 # Header words → field, tried in this order (the first that fits wins): keys, names, contact
 # points and address before the looser words ("Company email" is an email, "Mailing street"
 # a street, "Phone number" a phone and not a key).
-_NOT_A_KEY = r"phone|\btel|fax|mobile|\bcell|zip|post|plz|vat|tax|iban"
+_NOT_A_KEY = r"phone|fax|mobile|zip|postal|postcode|post ?code|plz|iban|\b(tel|cell|vat|tax)\b"
+_ID_WORDS = re.compile(r"\b(id|no|nr|number|code|ref|key)\b")
 _COMPANY_WORDS = re.compile(r"account|company|organi[sz]ation|employer|firm|\borg\b")
 _HEADER_HINTS: list[tuple[str, str]] = [
     (
@@ -670,6 +682,8 @@ def suggest(
                     key = {"contact.full_name": "account.name"}.get(key, key)
                 if key == "source_key" and entity == "contact" and _COMPANY_WORDS.search(header):
                     continue  # a person's company number is shared by its people
+                if key == "account.name" and _ID_WORDS.search(header):
+                    continue  # "Account number" is not the account's name
                 if key in allowed and key not in used and re.search(pattern, header):
                     choice = key
                     break

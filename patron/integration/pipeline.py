@@ -261,6 +261,25 @@ class BatchWriter:
             result.outcomes[b.line] = ("quarantined", None)
             result.refusals[b.line] = (b.reason, b.message)
 
+    def _hide_ids_not_changeable(self, result: BatchResult) -> None:
+        """An unchanged row tells its customer's id (the bulk API's answer) only to someone
+        who may change that customer."""
+        if self._changeable is None:
+            return
+        shown = {
+            line: pk
+            for line, (status, pk) in result.outcomes.items()
+            if status == "unchanged" and pk is not None
+        }
+        if not shown:
+            return
+        allowed = set(
+            self._changeable.filter(pk__in=set(shown.values())).values_list("pk", flat=True)
+        )
+        for line, pk in shown.items():
+            if pk not in allowed:
+                result.outcomes[line] = ("unchanged", None)
+
     def _refuse_forbidden(
         self, changed: list[tuple[Prepared, SourceRecord]], result: BatchResult
     ) -> tuple[list[tuple[Prepared, SourceRecord]], set[int]]:
@@ -327,6 +346,7 @@ class BatchWriter:
         if unchanged_ids:
             SourceRecord.objects.filter(pk__in=unchanged_ids).update(last_seen_at=now)
             result.unchanged += len(unchanged_ids)
+            self._hide_ids_not_changeable(result)
         events: list[AuditEvent] = []
         changes = ChangeSet(
             entity=self.entity,

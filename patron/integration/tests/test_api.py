@@ -1053,6 +1053,20 @@ def test_a_row_may_not_change_a_customer_the_user_may_not_change(
         == "Ann"
     )
 
+    # Sent again unchanged by the same user: seen, but the customer's id is still not told.
+    same = post(
+        api_as(admin_user), f"/sources/{billing.pk}/records/bulk", {"items": [_item("k1", "Ann")]}
+    )
+    assert same.json()["results"][0]["status"] == "unchanged"
+    hidden = post(
+        api_as(manager_north),
+        f"/sources/{billing.pk}/records/bulk",
+        {"items": [_item("k1", "Ann")]},
+    )
+    assert [(r["status"], r["record_id"]) for r in hidden.json()["results"]] == [
+        ("unchanged", None)
+    ]
+
     # Someone who may change it re-sends the row: now it updates.
     again = post(api_as(admin_user), f"/sources/{billing.pk}/records/bulk", {"items": items[:1]})
     assert again.json()["results"][0]["status"] == "updated"
@@ -1098,6 +1112,9 @@ def test_values_the_database_cannot_hold_are_refused_or_flagged(api_as, admin_us
     assert Account.objects.get(name="Huge").employee_count is None
     assert Account.objects.get(name="Rich").annual_revenue is None
     assert str(Account.objects.get(name="Exact").annual_revenue) == "1234.57"
+    assert SourceRecord.objects.get(source_key="a3").normalised["account.annual_revenue"] == (
+        "1234.57"
+    )
     # What was stored reads back through the API.
     assert (
         api.client.get(

@@ -356,6 +356,19 @@ def test_scheduled_sync_still_acts_for_the_person_who_set_it_up(admin_user, post
     assert ImportRun.objects.get(source=source).created_by == admin_user
 
 
+def test_a_scheduled_sync_for_a_deactivated_account_says_so(admin_user, postgres_table):
+    """Its reach is nobody's: rather than refuse every change as forbidden, the sync stops
+    before it starts, with what to do."""
+    from patron.integration import tasks
+
+    source = mapped_source(admin_user, postgres_table)
+    admin_user.is_active = False
+    admin_user.save()
+    with pytest.raises(ValidationError, match="whose account is deactivated"):
+        tasks.source_sync_task.call(source.pk)
+    assert not ImportRun.objects.filter(source=source).exists()
+
+
 def test_resume_loses_no_row_when_the_tie_breaker_repeats(admin_user, external):
     """Rows ordered by a mark they share and a tie-breaker that is not unique (a query with
     no key column, whose first column is a region): a resumed run reads on from the last

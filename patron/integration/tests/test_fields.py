@@ -78,7 +78,7 @@ def test_suggestions_do_not_make_shared_or_contact_values_the_key():
         "Email": "email",
         "Zip Code": "address.postal_code",
         "Phone Number": "phone",
-        "Account Number": "account.name",
+        "Account Number": "",  # neither this person's key nor the account's name
     }
 
 
@@ -142,6 +142,10 @@ def test_email_cells_keep_every_good_address():
     named = normaliser.normalise({"mail": "Anna Müller <Anna@X.de>, Bob <bob@y.com>"})
     assert [e["email"] for e in named.values["emails"]] == ["anna@x.de", "bob@y.com"]
     assert named.problems == []
+    for cell in ("anna@x.de; Bob <bob@y.com>", "Müller, Anna <anna@x.de>; Bob <bob@y.com>"):
+        both = normaliser.normalise({"mail": cell})
+        assert [e["email"] for e in both.values["emails"]] == ["anna@x.de", "bob@y.com"]
+        assert both.problems == []
     mixed = normaliser.normalise({"mail": "bad; anna@x.de"})
     assert [e["email"] for e in mixed.values["emails"]] == ["anna@x.de"]
     assert [p["code"] for p in mixed.problems] == ["invalid_email"]
@@ -165,3 +169,25 @@ def test_an_extension_is_kept_apart_from_the_number(typed, number, extension):
     )
     (phone,) = normaliser.normalise({"tel": typed}).values["phones"]
     assert (phone["number"], phone["extension"]) == (number, extension)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Reservation ID", "Private ID", "Activation Code", "Taxonomy ID", "Post ID"],
+)
+def test_id_columns_whose_names_hold_other_words_are_still_keys(header):
+    rows = [["R-1", "Ann Ash"], ["R-2", "Bob Birch"]]
+    assert _suggested([header, "name"], rows)[header] == "source_key"
+
+
+def test_amounts_keep_their_form_and_at_most_cents():
+    """An amount is stored as written (so a source record normalised before reads the same
+    and a re-import is no change), rounded only past the cents the column keeps."""
+    normaliser = fields.RowNormaliser(
+        [{"column": "rev", "target": "account.annual_revenue"}],
+        entity="account",
+        default_region="",
+        custom_fields={},
+    )
+    read = {raw: normaliser.normalise({"rev": raw}).values for raw in ("1000", "12.5", "9.999")}
+    assert [v["account.annual_revenue"] for v in read.values()] == ["1000", "12.5", "10.00"]
