@@ -11,7 +11,6 @@ No `from __future__ import annotations` in this module: ninja reads the annotati
 """
 
 import contextlib
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,8 +53,6 @@ from .schemas import (
     counts_of,
 )
 
-logger = logging.getLogger("patron.integration.api")
-
 router = Router()
 
 PREVIEW_MAX_ROWS = 100
@@ -77,19 +74,9 @@ def _service_errors() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _file_errors(field: str = "options") -> Iterator[None]:
-    """A file that cannot be read (damaged, or read with the wrong options) is the client's
-    to fix: a 400 on `field`, not a 500."""
-    with _service_errors():
-        try:
-            yield
-        except selectors.READ_ERRORS as exc:
-            logger.info("Import file unreadable: %s: %s", type(exc).__name__, exc)
-            message = (
-                f"The file cannot be read ({exc})."
-                if field == "file"
-                else f"The file cannot be read with these options ({exc})."
-            )
-            raise ValidationError({field: [message]}) from None
+    """`selectors.file_errors` for the API: a 400 on `field`, refusals as 403."""
+    with _service_errors(), selectors.file_errors(field):
+        yield
 
 
 def _refuse_unknown(request: HttpRequest, known: set[str]) -> None:

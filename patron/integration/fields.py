@@ -395,7 +395,7 @@ class RowNormaliser:
         """Map the emails and phones of columns first seen in this row, then keep every email
         and phone step in the order of its position on the card (the first one of a row
         becomes the primary one, and a card lists its preferred one first)."""
-        from .vcard import VCARD_DEFAULT_MAPPING, mapping_key, point_column
+        from .vcard import VCARD_DEFAULT_MAPPING, mapping_key, point_column, points_by_position
 
         for column in row:
             if column in self._known:
@@ -404,13 +404,8 @@ class RowNormaliser:
             found = target(VCARD_DEFAULT_MAPPING.get(mapping_key(column), ""))
             if point_column(column) is not None and found is not None:
                 self.steps.append((column, found, "", {}))
-        slots = [i for i, step in enumerate(self.steps) if point_column(step[0]) is not None]
-        ordered = sorted(
-            (self.steps[i] for i in slots),
-            key=lambda step: (point_column(step[0]) or ("", 0, ""))[:2],
-        )
-        for i, step in zip(slots, ordered, strict=True):
-            self.steps[i] = step
+        rank = {c: i for i, c in enumerate(points_by_position([s[0] for s in self.steps]))}
+        self.steps.sort(key=lambda step: rank[step[0]])
 
     def _row_region(self, row: dict[str, Any]) -> str:
         """The row's own country, when one is mapped: national phone numbers of a source with

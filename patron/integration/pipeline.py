@@ -38,14 +38,10 @@ from patron.customers.models import (
 from .changes import ChangeSet
 from .inserts import AccountDirectory, RecordInserter, source_record_rows
 from .models import ImportRun, QuarantinedRow, Source, SourceRecord, SourceRecordVersion
-from .prepared import (
-    Prepared,
-    content_hash,
-    prepare,
-)
+from .prepared import Prepared, prepare
 from .readers import BadRow
 
-__all__ = ["BatchResult", "BatchWriter", "Prepared", "RunLost", "content_hash", "prepare"]
+__all__ = ["BatchResult", "BatchWriter", "Prepared", "RunLost", "prepare"]
 
 
 VERSION_COLUMNS = (
@@ -261,6 +257,10 @@ class BatchWriter:
             result.outcomes[b.line] = ("quarantined", None)
             result.refusals[b.line] = (b.reason, b.message)
 
+    def _may_change(self, ids: set[int]) -> set[int]:
+        """Those of the customers `ids` the importing user may change."""
+        return set(self._changeable.filter(pk__in=ids).values_list("pk", flat=True))
+
     def _hide_ids_not_changeable(self, result: BatchResult) -> None:
         """An unchanged row tells its customer's id (the bulk API's answer) only to someone
         who may change that customer."""
@@ -273,9 +273,7 @@ class BatchWriter:
         }
         if not shown:
             return
-        allowed = set(
-            self._changeable.filter(pk__in=set(shown.values())).values_list("pk", flat=True)
-        )
+        allowed = self._may_change(set(shown.values()))
         for line, pk in shown.items():
             if pk not in allowed:
                 result.outcomes[line] = ("unchanged", None)
@@ -290,7 +288,7 @@ class BatchWriter:
             return changed, set()
         column = f"{self.entity}_id"
         ids = {getattr(record, column) for _, record in changed} - {None}
-        allowed = set(self._changeable.filter(pk__in=ids).values_list("pk", flat=True))
+        allowed = self._may_change(ids)
         if allowed == ids:
             return changed, set()
         existing = set(self.model.objects.filter(pk__in=ids - allowed).values_list("pk", flat=True))

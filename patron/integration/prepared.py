@@ -86,15 +86,11 @@ class Prepared:
 KEY_LENGTH = 255  # SourceRecord.source_key
 
 
-def content_hash(payload: dict[str, Any]) -> str:
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def prepare(
     line: int, row: dict[str, Any], normaliser: RowNormaliser, key_column: str = ""
 ) -> Prepared | BadRow:
-    """Map and normalise one row; decide whether it is usable at all."""
+    """Map and normalise one row; decide whether it is usable at all. Its content hash is
+    SHA-256 of the row as canonical JSON (keys sorted, no spaces, UTF-8)."""
     text = json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     try:
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()

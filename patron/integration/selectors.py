@@ -4,9 +4,11 @@ visibility of their source."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import heapq
+import logging
 import math
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import ijson
+from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from openpyxl.utils.exceptions import InvalidFileException
@@ -24,6 +27,8 @@ from patron.core.models import CustomFieldDefinition
 from . import fields as fieldmod
 from . import readers
 from .models import ImportRun, QuarantinedRow, Source, SourceRecord
+
+logger = logging.getLogger("patron.integration")
 
 # What reading a file with the wrong options (or a damaged file) may raise: the client's
 # choice of options or file, not a fault of Patron's.
@@ -39,6 +44,23 @@ READ_ERRORS: tuple[type[BaseException], ...] = (
     InvalidFileException,
     ijson.JSONError,
 )
+
+
+@contextlib.contextmanager
+def file_errors(field: str, *, settings: str = "options") -> Iterator[None]:
+    """A file that cannot be read (damaged, or read with the wrong `settings`) is the user's
+    to fix: a ValidationError on `field` (a 400 from the API, a form error in the UI), not a
+    500."""
+    try:
+        yield
+    except READ_ERRORS as exc:
+        logger.info("Import file unreadable: %s: %s", type(exc).__name__, exc)
+        message = (
+            f"The file cannot be read ({exc})."
+            if field == "file"
+            else f"The file cannot be read with these {settings} ({exc})."
+        )
+        raise ValidationError({field: [message]}) from None
 
 
 # --- sources, imports, quarantine and lineage for the JSON API ---------------------------------

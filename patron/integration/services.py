@@ -275,18 +275,25 @@ def _saved_options_that_fit(
 ) -> dict[str, Any]:
     fitting = dict(saved)
     encoding = str(saved.get("encoding") or "")
-    if encoding and encoding != detected.encoding:
-        sample = _sample(path)
+    delimiter = str(saved.get("delimiter") or "")
+    check_encoding = bool(encoding) and encoding != detected.encoding
+    check_delimiter = bool(delimiter) and delimiter != detected.delimiter
+    if not (check_encoding or check_delimiter):
+        return fitting
+    size = 1 << 20
+    with open(path, "rb") as fh:
+        head = fh.read(size)
+    # Whole lines only, so a character is not cut in two at the end.
+    sample = head[: head.rfind(b"\n") + 1] if len(head) == size else head
+    if check_encoding:
         # A byte-order mark, or valid UTF-8 beyond ASCII, says what the file is; otherwise
         # the saved encoding stands if it decodes the file.
         utf8 = detected.encoding in ("utf-8", "utf8") and not sample.isascii()
         if detected.encoding in _MARKED or utf8 or not _decodes(sample, encoding):
             fitting.pop("encoding")
             encoding = detected.encoding
-    delimiter = str(saved.get("delimiter") or "")
-    if delimiter and delimiter != detected.delimiter:
-        with open(path, "rb") as fh:
-            first = fh.readline(1 << 16)
+    if check_delimiter:
+        first = head[: 1 << 16].split(b"\n", 1)[0]
         try:
             line = first.decode(encoding or detected.encoding or "utf-8", "replace")
         except LookupError:
@@ -294,13 +301,6 @@ def _saved_options_that_fit(
         if delimiter not in line:
             fitting.pop("delimiter")
     return fitting
-
-
-def _sample(path: Path, size: int = 1 << 20) -> bytes:
-    """The file's first megabyte, cut after its last whole line."""
-    with open(path, "rb") as fh:
-        sample = fh.read(size)
-    return sample[: sample.rfind(b"\n") + 1] if len(sample) == size else sample
 
 
 def _decodes(sample: bytes, encoding: str) -> bool:
@@ -335,33 +335,16 @@ def _vcard_columns(columns: list[str], rows: list[dict[str, Any]]) -> list[dict[
     the kind picks the target (`phone.work`); a fax and the addresses after the first stay in
     the source record only (see VCARD_DEFAULT_MAPPING). UID is the key only when every card
     has one."""
-    from .vcard import VCARD_DEFAULT_MAPPING, mapping_key
+    from .vcard import VCARD_DEFAULT_MAPPING, mapping_key, points_by_position
 
     every_card_has_uid = bool(rows) and all(r.get("uid") for r in rows)
     result = []
-    for column in _vcard_points_by_position(columns):
+    for column in points_by_position(columns):
         target = VCARD_DEFAULT_MAPPING.get(mapping_key(column), "")
         if target == "source_key" and not every_card_has_uid:
             target = ""
         result.append({"column": column, "target": target, "transform": "", "options": {}})
     return result
-
-
-def _vcard_points_by_position(columns: list[str]) -> list[str]:
-    """`columns` with the emails, and the phones, in order of position where the first of
-    them was: the first email and phone of a row become the primary ones, and a card lists
-    its preferred one first, whatever its kind ("tel.home" before "tel.2.work")."""
-    from .vcard import point_column
-
-    first: dict[str, int] = {}
-    keyed: list[tuple[tuple[int, int], str]] = []
-    for index, column in enumerate(columns):
-        point = point_column(column)
-        if point is None:
-            keyed.append(((index, 0), column))
-        else:
-            keyed.append(((first.setdefault(point[0], index), point[1]), column))
-    return [column for _, column in sorted(keyed, key=lambda item: item[0])]
 
 
 @dataclass

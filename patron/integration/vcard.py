@@ -382,6 +382,21 @@ def point_column(column: str) -> tuple[str, int, str] | None:
     return name, position, rest[0] if rest else ""
 
 
+def points_by_position(columns: list[str]) -> list[str]:
+    """`columns` with the emails, and the phones, in order of position where the first of
+    them was: the first email and phone of a row become the primary ones, and a card lists
+    its preferred one first, whatever its kind ("tel.home" before "tel.2.work")."""
+    first: dict[str, int] = {}
+    keyed: list[tuple[tuple[int, int], str]] = []
+    for index, column in enumerate(columns):
+        point = point_column(column)
+        if point is None:
+            keyed.append(((index, 0), column))
+        else:
+            keyed.append(((first.setdefault(point[0], index), point[1]), column))
+    return [column for _, column in sorted(keyed, key=lambda item: item[0])]
+
+
 def mapping_key(column: str) -> str:
     """The key of VCARD_DEFAULT_MAPPING for a column: an email's or phone's without its
     position ("tel.2.work" -> "tel.work", "email.3" -> "email"), any other as it is."""

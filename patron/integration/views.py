@@ -3,8 +3,6 @@ the report with its error file. Every write goes through `services`."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -196,7 +194,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             # A file that cannot be read leaves no new source behind.
-            with transaction.atomic(), _file_errors("file"):
+            with transaction.atomic(), selectors.file_errors("file"):
                 source = form.cleaned_data["source"]
                 if source is None:
                     source = services.source_create(
@@ -218,21 +216,6 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("import_map", pk=run.pk)
     return render(request, "integration/upload.html", {"section": "imports", "form": form})
-
-
-@contextlib.contextmanager
-def _file_errors(field: str) -> Iterator[None]:
-    """A file that cannot be read (damaged, or read with the wrong options) is the user's to
-    fix: an error on the form's `field`, not a 500 (the API answers a 400 the same way)."""
-    try:
-        yield
-    except selectors.READ_ERRORS as exc:
-        message = (
-            f"The file cannot be read ({exc})."
-            if field == "file"
-            else f"The file cannot be read with these settings ({exc})."
-        )
-        raise ValidationError({field: [message]}) from None
 
 
 def _columns_from_post(request: HttpRequest, run: ImportRun) -> list[dict[str, Any]]:
@@ -311,9 +294,9 @@ def _mapping_context(
                 "samples": values[:3],
                 "kind": kinds.get(spec.get("target") or "", ""),
                 "value_map": _value_map_text(spec.get("options") or {}),
-                "errors": (errors or {}).get(f"columns.{i}.target", []),
+                "errors": errors.get(f"columns.{i}.target", []),
                 "proposal": fieldmod.propose_field(spec["column"], values),
-                "new_field_errors": (errors or {}).get(f"columns.{i}.newfield", []),
+                "new_field_errors": errors.get(f"columns.{i}.newfield", []),
             }
         )
     normalised = []
@@ -334,10 +317,10 @@ def _mapping_context(
         "may_create_fields": may_create_fields,
         "date_formats": fieldmod.DATE_FORMATS,
         "normalised": normalised,
-        "errors": errors or {},
+        "errors": errors,
         "general_errors": [
             message
-            for key, messages in (errors or {}).items()
+            for key, messages in errors.items()
             if not key.startswith("columns.") and key not in ("encoding", "delimiter")
             for message in messages
         ],
@@ -396,7 +379,7 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
                 cleaned = {k: v for k, v in options_form.cleaned_data.items() if v != ""}
                 cleaned["has_header"] = options_form.cleaned_data["has_header"]
                 try:
-                    with _file_errors("encoding"):
+                    with selectors.file_errors("encoding", settings="settings"):
                         run = services.import_configure(actor=user, run=run, options=cleaned)
                 except ValidationError:
                     run.refresh_from_db()  # the settings that read the file stay
