@@ -453,6 +453,18 @@ def test_point_columns_and_their_mapping_keys(column, point, key):
 
 
 @pytest.mark.django_db
+def _draft_of(cards: list[str], tmp_path, actor):
+    """A draft import of `cards` as one .vcf file, into a new source "Phone"."""
+    path = tmp_path / "cards.vcf"
+    path.write_text("".join(cards), encoding="utf-8", newline="")
+    source = import_services.source_create(
+        actor=actor, data={"name": "Phone", "entity": "contact", "default_region": "GB"}
+    )
+    return import_services.import_start(
+        actor=actor, source=source, upload=path, file_name=path.name
+    )
+
+
 def test_export_then_import_gives_back_the_kinds(
     tmp_path, settings, rep_north, admin_user, django_capture_on_commit_callbacks
 ):
@@ -491,14 +503,7 @@ def test_export_then_import_gives_back_the_kinds(
         [selectors.contact_get(user=rep_north, pk=c.pk) for c in (charles, mary)]
     )
     settings.VAR_DIR = tmp_path / "var"
-    path = tmp_path / "cards.vcf"
-    path.write_text("".join(cards), encoding="utf-8", newline="")
-    source = import_services.source_create(
-        actor=admin_user, data={"name": "Phone", "entity": "contact", "default_region": "GB"}
-    )
-    run = import_services.import_start(
-        actor=admin_user, source=source, upload=path, file_name=path.name
-    )
+    run = _draft_of(cards, tmp_path, admin_user)
     mapped = {
         c["column"]: c["target"] for c in run.columns if c["column"].startswith(("email", "tel"))
     }
@@ -570,14 +575,7 @@ def test_kinds_first_seen_further_down_the_file_are_imported(
         for i in range(40)
     ]
     settings.VAR_DIR = tmp_path / "var"
-    path = tmp_path / "cards.vcf"
-    path.write_text("".join(cards), encoding="utf-8", newline="")
-    source = import_services.source_create(
-        actor=admin_user, data={"name": "Phone", "entity": "contact", "default_region": "GB"}
-    )
-    run = import_services.import_start(
-        actor=admin_user, source=source, upload=path, file_name=path.name
-    )
+    run = _draft_of(cards, tmp_path, admin_user)
     assert "tel.home" not in {c["column"] for c in run.columns}  # not in the sampled cards
     run = import_services.import_configure(actor=admin_user, run=run, match_by="none")
     with django_capture_on_commit_callbacks(execute=True):
