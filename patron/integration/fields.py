@@ -707,7 +707,7 @@ def suggest(
                 if fmt is None and any(re.fullmatch(r"\d{5}", v) for v in values):
                     fmt = "excel"
                 spec["options"] = {"format": fmt or "auto"}
-            if tgt and tgt.kind == "number" and any(re.search(r"\d,\d{1,2}$", v) for v in values):
+            if tgt and tgt.kind == "number" and any(_DECIMAL_COMMA_END.search(v) for v in values):
                 spec["transform"] = "decimal_comma"
         result.append(spec)
     return result
@@ -746,7 +746,7 @@ def propose_field(column: str, values: list[str]) -> FieldProposal:
     fmt = _date_format(filled)
     if fmt and _all_read(filled, lambda v: parse_date(v, fmt)):
         return FieldProposal(label[:100], "date", options=(("format", fmt),))
-    comma = any(re.search(r"\d,\d{1,2}$", v) for v in filled)
+    comma = any(_DECIMAL_COMMA_END.search(v) for v in filled)
     if _all_read(filled, lambda v: parse_number(v, comma)):
         return FieldProposal(label[:100], "number", "decimal_comma" if comma else "")
     return FieldProposal(label[:100], "text")
